@@ -1,0 +1,5 @@
+//! interestflow's integration tests: one crate, one binary (each test binary
+//! recompiles differential-dataflow's generics).
+
+mod harness;
+mod oracle_props;
