@@ -1,1 +1,9 @@
+//! The interestflow application: command line, readers, writers and the summary,
+//! around the pure dataflow in the `dataflows` crate.
+
+pub mod cli;
+pub mod config;
+pub mod emit;
 pub mod input;
+pub mod run;
+pub mod summary;

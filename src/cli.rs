@@ -1,0 +1,98 @@
+//! The command line. Every failure ends in one line on stderr and a non-zero exit.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::input::Format;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "interestflow",
+    version,
+    about = "Real-time user-interest graph and recommendations"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Replays event files through the engine and writes the change stream.
+    Run(RunArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Event files, read in order; none means the sample in `inputs/`.
+    pub files: Vec<PathBuf>,
+    /// Input format.
+    #[arg(long, value_enum, default_value = "taobao")]
+    pub format: Format,
+    /// Where the change stream goes (JSON lines); stdout by default.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Where rejected records go (JSON lines).
+    #[arg(long)]
+    pub rejects: Option<PathBuf>,
+    /// Worker threads.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub workers: u16,
+    /// A TOML file of model settings (MODEL.md defaults for anything missing).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Overrides one setting, e.g. `--set top_k=20` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+    /// Writes the run's summary and per-stage key counts as JSON here.
+    #[arg(long)]
+    pub stats: Option<PathBuf>,
+    /// Accepted events per batch handed to the workers.
+    #[arg(long, default_value_t = 4096)]
+    pub batch: usize,
+}
+
+pub fn main() -> ExitCode {
+    init_logging();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            eprintln!("interestflow: a command is required, e.g. `interestflow run` (see --help)");
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            eprintln!(
+                "interestflow: {} (see --help)",
+                first.trim_start_matches("error: ")
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Run(args) => crate::run::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("interestflow: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("INTERESTFLOW_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

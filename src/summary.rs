@@ -1,0 +1,106 @@
+//! The end-of-run summary: the accounting of every record, the graph's size, speed,
+//! memory, and how many keys each reduce re-evaluated.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use dataflows::changes::State;
+use dataflows::model::Time;
+use dataflows::stats::KeyCounters;
+use serde::Serialize;
+
+use crate::input::Accounting;
+
+#[derive(Serialize)]
+pub struct Summary {
+    pub accounting: Accounting,
+    pub final_tick: Time,
+    pub ticks_with_changes: u64,
+    pub edges: i64,
+    pub users_with_recs: usize,
+    pub users_on_trending: usize,
+    pub output_lines: u64,
+    pub wall_seconds: f64,
+    pub events_per_second: f64,
+    pub peak_rss_mib: Option<f64>,
+    /// Keys each reduce re-evaluated, in total and per tick with changes.
+    pub keys_reevaluated: BTreeMap<String, u64>,
+}
+
+impl Summary {
+    pub fn new(
+        accounting: &Accounting,
+        state: &State,
+        output_lines: u64,
+        ticks: u64,
+        final_tick: Time,
+        counters: &KeyCounters,
+        wall: Duration,
+    ) -> Self {
+        let wall_seconds = wall.as_secs_f64();
+        Summary {
+            accounting: accounting.clone(),
+            final_tick,
+            ticks_with_changes: ticks,
+            edges: state.edges,
+            users_with_recs: state.personal.len(),
+            users_on_trending: state.fallback.len(),
+            output_lines,
+            wall_seconds,
+            events_per_second: accounting.accepted as f64 / wall_seconds.max(1e-9),
+            peak_rss_mib: peak_rss_mib(),
+            keys_reevaluated: counters
+                .all()
+                .into_iter()
+                .map(|(s, n)| (s.name().to_string(), n))
+                .collect(),
+        }
+    }
+
+    pub fn print(&self, workers: u16) {
+        let a = &self.accounting;
+        let rejected: Vec<String> = a.rejected.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        eprintln!("summary:");
+        eprintln!(
+            "  records   read {} = accepted {} + rejected {} + duplicates {}   (late {})",
+            a.read,
+            a.accepted,
+            a.rejected_total(),
+            a.duplicates,
+            a.late
+        );
+        if !rejected.is_empty() {
+            eprintln!("  rejected  {}", rejected.join(", "));
+        }
+        eprintln!(
+            "  graph     users {}  items {}  edges {} (at tick {})",
+            a.users, a.items, self.edges, self.final_tick
+        );
+        eprintln!(
+            "  recs      {} users with personal lists, {} on the trending list; {} output lines",
+            self.users_with_recs, self.users_on_trending, self.output_lines
+        );
+        let rss = self
+            .peak_rss_mib
+            .map_or("n/a".to_string(), |m| format!("{m:.0} MiB"));
+        eprintln!(
+            "  speed     {:.2} s wall, {:.0} events/s on {} worker(s), peak RSS {}",
+            self.wall_seconds, self.events_per_second, workers, rss
+        );
+        let ticks = self.ticks_with_changes.max(1) as f64;
+        for (stage, n) in &self.keys_reevaluated {
+            eprintln!(
+                "  keys      {stage:<18} {n:>10} re-evaluated ({:.1} per tick)",
+                *n as f64 / ticks
+            );
+        }
+    }
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`).
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
