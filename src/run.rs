@@ -30,7 +30,14 @@ pub fn run(args: &RunArgs) -> Result<()> {
         Some(path) => Box::new(BufWriter::new(create(path)?)),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
-    let mut emitter = Emitter::new(out, ingest.dictionary(), &settings);
+    let mut emitter = Emitter::new(out, ingest.dictionary(), &settings, args.emit);
+    let streams = args.emit;
+    let observe = Observe {
+        history: false,
+        similar: streams.similar,
+        neighbours: streams.neighbours,
+        embeddings: streams.embeddings,
+    };
     let mut ticks = 0u64;
     let mut final_tick = 0;
     let counters = {
@@ -45,30 +52,16 @@ pub fn run(args: &RunArgs) -> Result<()> {
                 SinkEvent::Frontier(_) => Ok(()),
             }
         };
-        exec::run(
-            &settings,
-            args.workers as usize,
-            Observe::default(),
-            &mut source,
-            &mut sink,
-        )?
+        exec::run(&settings, args.workers as usize, observe, &mut source, &mut sink)?
     };
     let lines = emitter.lines;
     let (_, state) = emitter.finish().context("cannot flush the change stream")?;
-    let summary = Summary::new(
-        ingest.accounting(),
-        &state,
-        lines,
-        ticks,
-        final_tick,
-        &counters,
-        started.elapsed(),
-    );
+    let summary =
+        Summary::new(ingest.accounting(), &state, lines, ticks, final_tick, &counters, started.elapsed());
     summary.print(args.workers);
     if let Some(path) = &args.stats {
         let text = serde_json::to_string_pretty(&summary)?;
-        std::fs::write(path, text + "\n")
-            .with_context(|| format!("{}: cannot write", path.display()))?;
+        std::fs::write(path, text + "\n").with_context(|| format!("{}: cannot write", path.display()))?;
     }
     Ok(())
 }
@@ -127,20 +120,13 @@ impl Iterator for Batches<'_> {
             Ok(Some(arrivals)) => {
                 let newest = arrivals.iter().map(|a| a.event.tick).max();
                 self.newest = self.newest.max(newest);
-                self.progress
-                    .report(self.ingest.accounting().read, self.newest);
-                Some(Ok(Batch {
-                    arrivals,
-                    frontier: self.ingest.frontier(),
-                }))
+                self.progress.report(self.ingest.accounting().read, self.newest);
+                Some(Ok(Batch { arrivals, frontier: self.ingest.frontier() }))
             }
             Ok(None) => {
                 self.done = true;
                 let last = self.newest.map_or(0, |t| t + self.tick_ms);
-                Some(Ok(Batch {
-                    arrivals: Vec::new(),
-                    frontier: last,
-                }))
+                Some(Ok(Batch { arrivals: Vec::new(), frontier: last }))
             }
             Err(e) => {
                 self.done = true;
@@ -157,9 +143,7 @@ struct Progress {
 
 impl Progress {
     fn new() -> Self {
-        Progress {
-            last: Instant::now(),
-        }
+        Progress { last: Instant::now() }
     }
 
     fn report(&mut self, read: u64, newest: Option<Time>) {

@@ -25,6 +25,8 @@ pub struct Summary {
     pub peak_rss_mib: Option<f64>,
     /// Keys each reduce re-evaluated, in total and per tick with changes.
     pub keys_reevaluated: BTreeMap<String, u64>,
+    /// Per embedding stage: (changed sums received, changed vectors passed on).
+    pub vector_updates: BTreeMap<String, (u64, u64)>,
 }
 
 impl Summary {
@@ -49,10 +51,11 @@ impl Summary {
             wall_seconds,
             events_per_second: accounting.accepted as f64 / wall_seconds.max(1e-9),
             peak_rss_mib: peak_rss_mib(),
-            keys_reevaluated: counters
-                .all()
+            keys_reevaluated: counters.all().into_iter().map(|(s, n)| (s.name().to_string(), n)).collect(),
+            vector_updates: counters
+                .vectors()
                 .into_iter()
-                .map(|(s, n)| (s.name().to_string(), n))
+                .map(|(s, i, o)| (s.name().to_string(), (i, o)))
                 .collect(),
         }
     }
@@ -80,19 +83,18 @@ impl Summary {
             "  recs      {} users with personal lists, {} on the trending list; {} output lines",
             self.users_with_recs, self.users_on_trending, self.output_lines
         );
-        let rss = self
-            .peak_rss_mib
-            .map_or("n/a".to_string(), |m| format!("{m:.0} MiB"));
+        let rss = self.peak_rss_mib.map_or("n/a".to_string(), |m| format!("{m:.0} MiB"));
         eprintln!(
             "  speed     {:.2} s wall, {:.0} events/s on {} worker(s), peak RSS {}",
             self.wall_seconds, self.events_per_second, workers, rss
         );
         let ticks = self.ticks_with_changes.max(1) as f64;
         for (stage, n) in &self.keys_reevaluated {
-            eprintln!(
-                "  keys      {stage:<18} {n:>10} re-evaluated ({:.1} per tick)",
-                *n as f64 / ticks
-            );
+            eprintln!("  keys      {stage:<18} {n:>10} re-evaluated ({:.1} per tick)", *n as f64 / ticks);
+        }
+        for (stage, (received, passed)) in &self.vector_updates {
+            let ratio = if *received > 0 { *passed as f64 / *received as f64 } else { 0.0 };
+            eprintln!("  vectors   {stage:<18} {received:>10} sums changed -> {passed:>10} vectors moved ({ratio:.3})");
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::model::{Key, Settings, Time, Weight};
 use crate::snapshot::{RecList, Snapshot};
 
 /// One observed record of an output collection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Change {
     History {
         user: Key,
@@ -40,6 +40,23 @@ pub enum Change {
     EdgeCount {
         edges: Weight,
     },
+    Neighbour {
+        user: Key,
+        other: Key,
+        steps: Weight,
+    },
+    Z {
+        user: Key,
+        vector: Vec<i64>,
+    },
+    H {
+        user: Key,
+        vector: Vec<i64>,
+    },
+    E {
+        item: Key,
+        vector: Vec<i64>,
+    },
 }
 
 /// The consolidated updates of one tick (no zero diffs, sorted).
@@ -55,6 +72,8 @@ pub struct Touched {
     pub users: BTreeSet<Key>,
     pub items: BTreeSet<Key>,
     pub history_users: BTreeSet<Key>,
+    pub neighbour_users: BTreeSet<Key>,
+    pub embedded_users: BTreeSet<Key>,
     pub trending: bool,
 }
 
@@ -68,6 +87,10 @@ pub struct State {
     pub skips: BTreeMap<Key, BTreeSet<Key>>,
     pub trending: BTreeSet<(Reverse<Weight>, Key)>,
     pub edges: Weight,
+    pub neighbours: BTreeMap<Key, BTreeSet<(Reverse<Weight>, Key)>>,
+    pub z: BTreeMap<Key, Vec<i64>>,
+    pub h: BTreeMap<Key, Vec<i64>>,
+    pub e: BTreeMap<Key, Vec<i64>>,
     /// Updates that did not have multiplicity ±1 (a bug if ever non-zero).
     pub anomalies: u64,
 }
@@ -81,31 +104,19 @@ impl State {
                 self.anomalies += 1;
             }
             let add = *diff > 0;
-            match *change {
+            match change.clone() {
                 Change::History { user, item, weight } => {
-                    toggle(
-                        self.history.entry(user).or_default(),
-                        (Reverse(weight), item),
-                        add,
-                    );
+                    toggle(self.history.entry(user).or_default(), (Reverse(weight), item), add);
                     prune(&mut self.history, user);
                     touched.history_users.insert(user);
                 }
                 Change::Similar { item, other, steps } => {
-                    toggle(
-                        self.similar.entry(item).or_default(),
-                        (Reverse(steps), other),
-                        add,
-                    );
+                    toggle(self.similar.entry(item).or_default(), (Reverse(steps), other), add);
                     prune(&mut self.similar, item);
                     touched.items.insert(item);
                 }
                 Change::Personal { user, item, score } => {
-                    toggle(
-                        self.personal.entry(user).or_default(),
-                        (Reverse(score), item),
-                        add,
-                    );
+                    toggle(self.personal.entry(user).or_default(), (Reverse(score), item), add);
                     prune(&mut self.personal, user);
                     touched.users.insert(user);
                 }
@@ -122,6 +133,17 @@ impl State {
                     toggle(&mut self.trending, (Reverse(sum), item), add);
                     touched.trending = true;
                 }
+                Change::Neighbour { user, other, steps } => {
+                    toggle(self.neighbours.entry(user).or_default(), (Reverse(steps), other), add);
+                    prune(&mut self.neighbours, user);
+                    touched.neighbour_users.insert(user);
+                }
+                Change::Z { user, vector } => set_vector(&mut self.z, user, vector, add),
+                Change::H { user, vector } => {
+                    set_vector(&mut self.h, user, vector, add);
+                    touched.embedded_users.insert(user);
+                }
+                Change::E { item, vector } => set_vector(&mut self.e, item, vector, add),
                 Change::EdgeCount { edges } => {
                     if add {
                         self.edges = edges;
@@ -136,20 +158,14 @@ impl State {
 
     /// The trending list, best first.
     pub fn trending_list(&self) -> Vec<(Key, Weight)> {
-        self.trending
-            .iter()
-            .map(|(Reverse(s), i)| (*i, *s))
-            .collect()
+        self.trending.iter().map(|(Reverse(s), i)| (*i, *s)).collect()
     }
 
     /// R(u), materialised: the personal list, or the trending list less the user's skips.
     pub fn recs_of(&self, user: Key, settings: &Settings) -> Option<RecList> {
         if let Some(list) = self.personal.get(&user) {
             let items = list.iter().map(|(Reverse(s), i)| (*i, *s)).collect();
-            return Some(RecList {
-                items,
-                fallback: false,
-            });
+            return Some(RecList { items, fallback: false });
         }
         if !self.fallback.contains(&user) {
             return None;
@@ -161,30 +177,37 @@ impl State {
             .filter(|(i, _)| !skips.is_some_and(|s| s.contains(i)))
             .take(settings.top_k)
             .collect();
-        (!items.is_empty()).then_some(RecList {
-            items,
-            fallback: true,
-        })
+        (!items.is_empty()).then_some(RecList { items, fallback: true })
     }
 
     /// The state as a snapshot (edges are not observed one by one: left empty).
     pub fn snapshot(&self, settings: &Settings) -> Snapshot {
         let flatten = |m: &BTreeMap<Key, BTreeSet<(Reverse<Weight>, Key)>>| {
-            m.iter()
-                .flat_map(|(k, s)| s.iter().map(move |(Reverse(w), j)| (*k, *j, *w)))
-                .collect()
+            m.iter().flat_map(|(k, s)| s.iter().map(move |(Reverse(w), j)| (*k, *j, *w))).collect()
         };
         let users = self.personal.keys().chain(self.fallback.iter());
-        let recs = users
-            .filter_map(|u| self.recs_of(*u, settings).map(|r| (*u, r)))
-            .collect();
+        let recs = users.filter_map(|u| self.recs_of(*u, settings).map(|r| (*u, r))).collect();
         Snapshot {
             edges: BTreeMap::new(),
             history: flatten(&self.history),
             similar: flatten(&self.similar),
             trending: self.trending_list(),
             recs,
+            neighbours: flatten(&self.neighbours),
+            z: self.z.clone(),
+            h: self.h.clone(),
+            e: self.e.clone(),
         }
+    }
+}
+
+/// A keyed vector: `+` sets it, `-` clears it only if it is still the one retracted,
+/// so the order of a tick's `-old` and `+new` does not matter.
+fn set_vector(map: &mut BTreeMap<Key, Vec<i64>>, key: Key, vector: Vec<i64>, add: bool) {
+    if add {
+        map.insert(key, vector);
+    } else if map.get(&key) == Some(&vector) {
+        map.remove(&key);
     }
 }
 

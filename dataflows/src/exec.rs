@@ -28,6 +28,16 @@ pub struct Batch {
 pub struct Observe {
     pub history: bool,
     pub similar: bool,
+    pub neighbours: bool,
+    /// z(u), h(u) and e(i).
+    pub embeddings: bool,
+}
+
+impl Observe {
+    /// Everything, for tests.
+    pub fn all() -> Self {
+        Observe { history: true, similar: true, neighbours: true, embeddings: true }
+    }
 }
 
 /// What the sink is told, in time order.
@@ -97,9 +107,7 @@ pub fn run(
     let outcome = std::thread::scope(|s| {
         let feeder = s.spawn(move || feed(source, feeds));
         let collected = collect(out_rx, &counters, sink);
-        let fed = feeder
-            .join()
-            .unwrap_or_else(|_| Err("the input reader panicked".into()));
+        let fed = feeder.join().unwrap_or_else(|_| Err("the input reader panicked".into()));
         (fed, collected)
     });
     let joined = guards.join();
@@ -219,28 +227,23 @@ fn observed<'s>(out: Outputs<'s>, observe: Observe) -> Coll<'s, Change> {
         .map(|(user, (item, score))| Change::Personal { user, item, score })
         .concat(out.fallback.map(|user| Change::Fallback { user }))
         .concat(out.skips.map(|(user, item)| Change::Skip { user, item }))
-        .concat(
-            out.trending
-                .map(|(item, sum)| Change::Trending { item, sum }),
-        )
-        .concat(
-            out.edge_count
-                .count_total()
-                .map(|((), n)| Change::EdgeCount { edges: n as i64 }),
-        );
+        .concat(out.trending.map(|(item, sum)| Change::Trending { item, sum }))
+        .concat(out.edge_count.count_total().map(|((), n)| Change::EdgeCount { edges: n as i64 }));
     if observe.history {
-        all = all.concat(out.history.map(|(user, (item, weight))| Change::History {
-            user,
-            item,
-            weight,
-        }));
+        all = all.concat(out.history.map(|(user, (item, weight))| Change::History { user, item, weight }));
+    }
+    if observe.neighbours {
+        all =
+            all.concat(out.neighbours.map(|(user, (other, steps))| Change::Neighbour { user, other, steps }));
+    }
+    if observe.embeddings {
+        all = all
+            .concat(out.z.map(|(user, vector)| Change::Z { user, vector }))
+            .concat(out.h.map(|(user, vector)| Change::H { user, vector }))
+            .concat(out.e.map(|(item, vector)| Change::E { item, vector }));
     }
     if observe.similar {
-        all = all.concat(out.similar.map(|(item, (other, steps))| Change::Similar {
-            item,
-            other,
-            steps,
-        }));
+        all = all.concat(out.similar.map(|(item, (other, steps))| Change::Similar { item, other, steps }));
     }
     all
 }

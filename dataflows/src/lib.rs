@@ -3,10 +3,12 @@
 //! workers, and the oracle they are checked against.
 
 pub mod changes;
+pub mod embedding;
 pub mod events;
 pub mod exec;
 pub mod graph;
 pub mod model;
+pub mod neighbours;
 pub mod oracle;
 pub mod pipeline;
 pub mod recs;
@@ -14,6 +16,7 @@ pub mod similarity;
 pub mod snapshot;
 pub mod stats;
 pub mod topk;
+pub mod vector;
 
 /// The collection type every stage works on: u64 ticks, isize multiplicities.
 pub type Coll<'s, D> = differential_dataflow::VecCollection<'s, model::Time, D, isize>;

@@ -91,13 +91,7 @@ pub struct ActionWeights {
 
 impl Default for ActionWeights {
     fn default() -> Self {
-        ActionWeights {
-            view: 1,
-            favorite: 3,
-            cart: 4,
-            remove_cart: -4,
-            purchase: 8,
-        }
+        ActionWeights { view: 1, favorite: 3, cart: 4, remove_cart: -4, purchase: 8 }
     }
 }
 
@@ -154,6 +148,20 @@ pub struct Settings {
     /// How deep the shared trending list is kept; a user's fallback is the first
     /// `top_k` of it they did not purchase (see ARCHITECTURE.md, "choices").
     pub trending_depth: usize,
+    /// Items with more users than this are hubs, skipped by the user-user graph (§5).
+    pub hub_degree: usize,
+    /// |N(u)| (§5).
+    pub neighbours_len: usize,
+    /// Embedding dimension (§6).
+    pub dim: usize,
+    /// Embedding units per 1.0: vectors are integers in units of 1/`embedding_unit` (§6).
+    pub embedding_unit: i64,
+    /// One base-vector entry in `sparsity` is non-zero (§6).
+    pub sparsity: u64,
+    /// Seed of the base vectors (§6).
+    pub seed: u64,
+    /// Weight 1/lambda of the neighbours' mean in h(u) (§6).
+    pub lambda: i64,
 }
 
 impl Default for Settings {
@@ -163,12 +171,7 @@ impl Default for Settings {
             lateness_ms: 0,
             max_clock_skew_ms: MS_PER_DAY,
             weights: ActionWeights::default(),
-            decay_steps: vec![
-                (0, 4),
-                (MS_PER_DAY, 2),
-                (7 * MS_PER_DAY, 1),
-                (30 * MS_PER_DAY, 0),
-            ],
+            decay_steps: vec![(0, 4), (MS_PER_DAY, 2), (7 * MS_PER_DAY, 1), (30 * MS_PER_DAY, 0)],
             history_len: 100,
             sim_scale: 1000,
             similar_len: 20,
@@ -181,6 +184,13 @@ impl Default for Settings {
             exclude_seen: false,
             trending_window_ms: MS_PER_DAY,
             trending_depth: 20,
+            hub_degree: 500,
+            neighbours_len: 20,
+            dim: 32,
+            embedding_unit: 4096,
+            sparsity: 8,
+            seed: 0,
+            lambda: 2,
         }
     }
 }
@@ -193,11 +203,7 @@ impl Settings {
 
     /// Decay multiplier for an event of age `age_ms` (§2); 0 past the last step.
     pub fn decay(&self, age_ms: u64) -> Weight {
-        self.decay_steps
-            .iter()
-            .rev()
-            .find(|(age, _)| *age <= age_ms)
-            .map_or(0, |(_, m)| *m)
+        self.decay_steps.iter().rev().find(|(age, _)| *age <= age_ms).map_or(0, |(_, m)| *m)
     }
 
     /// Checks the settings a user can get wrong; returns the reason.
@@ -215,9 +221,14 @@ impl Settings {
         if steps.iter().any(|s| s.1 < 0) {
             return Err("decay_steps multipliers must be >= 0".into());
         }
-        if self.sim_scale == 0 || self.top_k == 0 || self.history_len == 0 || self.similar_len == 0
-        {
+        if self.sim_scale == 0 || self.top_k == 0 || self.history_len == 0 || self.similar_len == 0 {
             return Err("sim_scale, top_k, history_len and similar_len must be positive".into());
+        }
+        if self.dim == 0 || self.embedding_unit <= 0 || self.sparsity == 0 || self.lambda <= 0 {
+            return Err("dim, embedding_unit, sparsity and lambda must be positive".into());
+        }
+        if self.neighbours_len == 0 {
+            return Err("neighbours_len must be positive".into());
         }
         if self.trending_depth < self.top_k {
             return Err("trending_depth must be >= top_k".into());
@@ -230,9 +241,8 @@ impl Settings {
 /// anything else is 2^63 + (FNV-1a 64 of its bytes mod 2^63).
 pub fn key_of(id: &str) -> Key {
     const HIGH: u64 = 1 << 63;
-    let canonical = !id.is_empty()
-        && id.bytes().all(|b| b.is_ascii_digit())
-        && (id == "0" || !id.starts_with('0'));
+    let canonical =
+        !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && (id == "0" || !id.starts_with('0'));
     if canonical {
         if let Ok(n) = id.parse::<u64>() {
             if n < HIGH {
@@ -255,4 +265,74 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     h
+}
+
+/// Salt of item base vectors and of category base vectors (§6).
+pub const ITEM_SALT: u64 = 0;
+pub const CATEGORY_SALT: u64 = 1;
+
+/// A base vector (§6): entries in {-unit, 0, +unit}, about one in `sparsity` non-zero,
+/// a pure function of the key, the salt and the seed.
+pub fn base_vector(key: Key, salt: u64, settings: &Settings) -> Vec<i64> {
+    let root = splitmix64(splitmix64(settings.seed ^ salt.wrapping_mul(0xA24B_AED4_963E_E407)) ^ key);
+    (0..settings.dim as u64)
+        .map(|k| {
+            let r = splitmix64(root ^ k);
+            match (r.is_multiple_of(settings.sparsity), (r >> 32) & 1 == 1) {
+                (false, _) => 0,
+                (true, true) => settings.embedding_unit,
+                (true, false) => -settings.embedding_unit,
+            }
+        })
+        .collect()
+}
+
+/// x(i): the item's base vector plus its category's base vector when known (§6).
+pub fn item_base_vector(item: Key, category: Option<Key>, settings: &Settings) -> Vec<i64> {
+    let mut x = base_vector(item, ITEM_SALT, settings);
+    if let Some(c) = category {
+        for (a, b) in x.iter_mut().zip(base_vector(c, CATEGORY_SALT, settings)) {
+            *a += b;
+        }
+    }
+    x
+}
+
+/// SplitMix64's finaliser: a well-mixed 64-bit hash step.
+pub fn splitmix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Integer floor square root of a non-negative i128.
+pub fn isqrt_i128(n: i128) -> i128 {
+    if n < 2 {
+        return n.max(0);
+    }
+    let mut x = (n as f64).sqrt() as i128;
+    while x * x > n {
+        x -= 1;
+    }
+    while (x + 1) * (x + 1) <= n {
+        x += 1;
+    }
+    x
+}
+
+/// `normalise(v)` (§6): each component `v_k * unit div isqrt(sum v^2)`, rounding down;
+/// a zero vector stays zero.
+pub fn normalise(v: &[i64], unit: i64) -> Vec<i64> {
+    let norm = isqrt_i128(v.iter().map(|x| (*x as i128) * (*x as i128)).sum());
+    if norm == 0 {
+        return vec![0; v.len()];
+    }
+    v.iter().map(|x| ((*x as i128) * unit as i128).div_euclid(norm) as i64).collect()
+}
+
+/// `cos(h, e)` in steps (§6): `(scale * (h . e)) div unit^2`, rounding down.
+pub fn cosine_steps(h: &[i64], e: &[i64], unit: i64, scale: u64) -> Weight {
+    let dot: i128 = h.iter().zip(e).map(|(a, b)| (*a as i128) * (*b as i128)).sum();
+    (dot * scale as i128).div_euclid((unit as i128) * (unit as i128)) as Weight
 }

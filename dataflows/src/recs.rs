@@ -1,45 +1,68 @@
-//! MODEL.md §7: recommendations. Part A (item kNN) scores the candidates drawn from
-//! S(j) for j in H(u); exclusions remove purchased, dismissed (and on request, seen)
+//! MODEL.md §7: recommendations. Candidates come from S(j) for j in H(u) (part A,
+//! item kNN) and from H(v) for v in N(u) (part B); part G is the cosine of the
+//! embeddings h(u) and e(i). Exclusions remove purchased, dismissed (and on request, seen)
 //! items; users left with no candidate fall back on the shared trending list.
 
 use differential_dataflow::operators::CountTotal;
 
-use crate::model::{Key, Settings, Weight};
+use crate::embedding::Vector;
+use crate::model::{cosine_steps, Key, Settings, Weight};
 use crate::stats::{SharedCounters, Stage};
 use crate::topk::{global_top_k, top_k};
+use crate::vector::VecSum;
 use crate::Coll;
 
 /// Buckets of the two-level trending top-K (see `topk::global_top_k`).
 const TRENDING_BUCKETS: u64 = 256;
 
-/// `((u, i), a(u,i))` for every candidate with a positive sum (§7 part A).
-pub fn item_knn_part<'s>(
+/// Per candidate `(u, i)`: `[paths, sum of w(u,j) sim(j,i), b(u,i)]`, where a path is
+/// one j in H(u) with i in S(j) or one v in N(u) with i in H(v) (§7 `C(u)`).
+pub fn candidate_parts<'s>(
     history: Coll<'s, (Key, (Key, Weight))>,
     similar: Coll<'s, (Key, (Key, Weight))>,
+    neighbours: Coll<'s, (Key, (Key, Weight))>,
     totals: Coll<'s, (Key, Weight)>,
-) -> Coll<'s, ((Key, Key), Weight)> {
-    let similar = similar.arrange_by_key();
-    let sums = history
+) -> Coll<'s, ((Key, Key), VecSum)> {
+    let item_knn = history
+        .clone()
         .map(|(user, (j, w))| (j, (user, w)))
-        .arrange_by_key()
-        .join_core(similar, |_j, &(user, w), &(i, sim)| {
-            Some(((user, i), w * sim))
-        })
-        .explode(|(pair, term)| Some((pair, term as isize)))
-        .count_total();
-    sums.map(|((user, i), sum)| (user, (i, sum as Weight)))
-        .join_map(totals, |&user, &(i, sum), &total| {
-            ((user, i), sum.div_euclid(total))
-        })
+        .join_map(similar, |_j, &(user, w), &(i, sim)| ((user, i), VecSum(vec![1, w * sim, 0])));
+    // b(u,i): each term (s(u,v) * w(v,i)) div W(v) is rounded down on its own.
+    let neighbour_items = history.join_map(totals, |&v, &(i, w), &total| (v, (i, w, total)));
+    let via_neighbours = neighbours
+        .map(|(user, (v, s))| (v, (user, s)))
+        .join_map(neighbour_items, |_v, &(user, s), &(i, w, total)| {
+            ((user, i), VecSum(vec![1, 0, (s * w).div_euclid(total)]))
+        });
+    item_knn.concat(via_neighbours).explode(|(pair, parts)| Some((pair, parts))).count_total()
 }
 
-/// The blended score `(A*a + B*b + G*g) div 100`; parts B and G are not built yet.
-pub fn blend<'s>(
-    part_a: Coll<'s, ((Key, Key), Weight)>,
+/// `((u, i), score)` with `score = (A*a + B*b + G*g) div 100`, `a = sum div W(u)` and
+/// `g = cos(h(u), e(i))` (§7).
+pub fn scores<'s>(
+    parts: Coll<'s, ((Key, Key), VecSum)>,
+    totals: Coll<'s, (Key, Weight)>,
+    h: Coll<'s, (Key, Vector)>,
+    e: Coll<'s, (Key, Vector)>,
     settings: &Settings,
 ) -> Coll<'s, ((Key, Key), Weight)> {
-    let a_weight = settings.blend_a;
-    part_a.map(move |(pair, a)| (pair, (a_weight * a).div_euclid(100)))
+    let (blend_a, blend_b, blend_g) = (settings.blend_a, settings.blend_b, settings.blend_g);
+    let (unit, scale) = (settings.embedding_unit, settings.sim_scale);
+    let parts = parts.map(|((user, i), p)| {
+        (user, (i, p.0.get(1).copied().unwrap_or(0), p.0.get(2).copied().unwrap_or(0)))
+    });
+    let knn = parts.join_map(totals, |&user, &(i, a_sum, b), &total| (user, (i, a_sum.div_euclid(total), b)));
+    if blend_g == 0 {
+        // g need not be computed: it would only be multiplied by zero.
+        return knn.map(move |(user, (i, a, b))| ((user, i), (blend_a * a + blend_b * b).div_euclid(100)));
+    }
+    knn.join_map(h, |&user, &(i, a, b), h| (i, (user, a, b, h.clone()))).join_map(
+        e,
+        move |&i, (user, a, b, h), e| {
+            let g = cosine_steps(h, e, unit, scale);
+            ((*user, i), (blend_a * a + blend_b * b + blend_g * g).div_euclid(100))
+        },
+    )
 }
 
 /// `(u, i)` pairs that may not be recommended now (distinct).
@@ -64,12 +87,7 @@ pub fn personal_recs<'s>(
     counters: SharedCounters,
 ) -> Coll<'s, (Key, (Key, Weight))> {
     let kept = scores.filter(|(_, score)| *score > 0).antijoin(excluded);
-    top_k(
-        kept.map(|((user, i), s)| (user, (i, s))),
-        settings.top_k,
-        Stage::Recs,
-        counters,
-    )
+    top_k(kept.map(|((user, i), s)| (user, (i, s))), settings.top_k, Stage::Recs, counters)
 }
 
 /// The shared trending list: the `trending_depth` items of largest positive
@@ -79,10 +97,7 @@ pub fn trending<'s>(
     settings: &Settings,
     counters: SharedCounters,
 ) -> Coll<'s, (Key, Weight)> {
-    let sums = windowed_weight
-        .count_total()
-        .filter(|(_, s)| *s > 0)
-        .map(|(i, s)| (i, s as Weight));
+    let sums = windowed_weight.count_total().filter(|(_, s)| *s > 0).map(|(i, s)| (i, s as Weight));
     global_top_k(sums, settings.trending_depth, TRENDING_BUCKETS, counters)
 }
 

@@ -9,17 +9,24 @@ use crate::topk::top_k;
 use crate::Coll;
 
 /// `((i, j), steps)` for every ordered pair with `sim(i,j) > 0` steps.
-pub fn similarity<'s>(
-    history: Coll<'s, (Key, (Key, Weight))>,
+pub fn similarity<'s>(history: Coll<'s, (Key, (Key, Weight))>, scale: u64) -> Coll<'s, ((Key, Key), Weight)> {
+    let norms = item_norms(history.clone());
+    normalised_steps(co_occurrence(history), norms, scale)
+}
+
+/// `((a, b), steps)` from co-occurrence sums and squared norms: the cosine in exact
+/// integer steps (`sim_steps`), pairs of 0 steps dropped. Shared by §4 and §5.
+pub fn normalised_steps<'s>(
+    sums: Coll<'s, ((Key, Key), isize)>,
+    norms: Coll<'s, (Key, isize)>,
     scale: u64,
 ) -> Coll<'s, ((Key, Key), Weight)> {
-    let norms = item_norms(history.clone()).arrange_by_key();
-    co_occurrence(history)
-        .map(|((i, j), c)| (i, (j, c)))
-        .join_core(norms.clone(), |&i, &(j, c), &n_i| Some((j, (i, c, n_i))))
-        .join_core(norms, move |&j, &(i, c, n_i), &n_j| {
-            let steps = sim_steps(c, n_i, n_j, scale);
-            (steps > 0).then_some(((i, j), steps))
+    let norms = norms.arrange_by_key();
+    sums.map(|((a, b), c)| (a, (b, c)))
+        .join_core(norms.clone(), |&a, &(b, c), &n_a| Some((b, (a, c, n_a))))
+        .join_core(norms, move |&b, &(a, c, n_a), &n_b| {
+            let steps = sim_steps(c, n_a, n_b, scale);
+            (steps > 0).then_some(((a, b), steps))
         })
 }
 
@@ -29,31 +36,28 @@ pub fn similar_items<'s>(
     len: usize,
     counters: SharedCounters,
 ) -> Coll<'s, (Key, (Key, Weight))> {
-    top_k(
-        similarity.map(|((i, j), s)| (i, (j, s))),
-        len,
-        Stage::Similar,
-        counters,
-    )
+    top_k(similarity.map(|((i, j), s)| (i, (j, s))), len, Stage::Similar, counters)
 }
 
 /// `((i, j), c(i,j))`: sum over users with both in H(u) of w(u,i) * w(u,j).
 fn co_occurrence<'s>(history: Coll<'s, (Key, (Key, Weight))>) -> Coll<'s, ((Key, Key), isize)> {
-    let by_user = history.arrange_by_key();
-    by_user
+    pair_products(history)
+}
+
+/// `((a, b), sum of w_a * w_b)` over the groups `(group, (member, w))` holding both
+/// members, `a != b`: co-occurrence of items in users (§4), of users in items (§5).
+pub fn pair_products<'s>(groups: Coll<'s, (Key, (Key, Weight))>) -> Coll<'s, ((Key, Key), isize)> {
+    let arranged = groups.arrange_by_key();
+    arranged
         .clone()
-        .join_core(by_user, |_user, &(i, w_i), &(j, w_j)| {
-            (i != j).then_some(((i, j), w_i * w_j))
-        })
+        .join_core(arranged, |_group, &(a, w_a), &(b, w_b)| (a != b).then_some(((a, b), w_a * w_b)))
         .explode(|(pair, product)| Some((pair, product as isize)))
         .count_total()
 }
 
 /// `(i, n(i))`: sum over users with i in H(u) of w(u,i)^2.
 fn item_norms<'s>(history: Coll<'s, (Key, (Key, Weight))>) -> Coll<'s, (Key, isize)> {
-    history
-        .explode(|(_, (i, w))| Some((i, (w * w) as isize)))
-        .count_total()
+    history.explode(|(_, (i, w))| Some((i, (w * w) as isize))).count_total()
 }
 
 /// `isqrt((scale^2 * c^2) div (n_i * n_j))` in 128-bit integers: sim rounded down to steps.

@@ -25,4 +25,12 @@ pub struct Snapshot {
     pub trending: Vec<(Key, Weight)>,
     /// R(u) for every user whose list is non-empty.
     pub recs: BTreeMap<Key, RecList>,
+    /// N(u) as (user, neighbour, s(u,v) steps) triples (§5).
+    pub neighbours: BTreeSet<(Key, Key, Weight)>,
+    /// z(u) for every user with an edge (§6, layer 1).
+    pub z: BTreeMap<Key, Vec<i64>>,
+    /// h(u) for every user with an edge (§6, layer 2).
+    pub h: BTreeMap<Key, Vec<i64>>,
+    /// e(i) for every item with a live event (§6, layer 2).
+    pub e: BTreeMap<Key, Vec<i64>>,
 }

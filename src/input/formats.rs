@@ -8,9 +8,8 @@ use super::clean::{check_price, check_quantity, parse_u64, required, Reason};
 use super::Format;
 
 /// The native columns, in order; the first `NATIVE_REQUIRED` are mandatory.
-pub(crate) const NATIVE_COLUMNS: [&str; 8] = [
-    "ts", "user", "item", "action", "category", "price", "quantity", "session",
-];
+pub(crate) const NATIVE_COLUMNS: [&str; 8] =
+    ["ts", "user", "item", "action", "category", "price", "quantity", "session"];
 const NATIVE_REQUIRED: usize = 4;
 pub(crate) const NATIVE_EXPECTED: &str = "ts,user,item,action[,category,price,quantity,session]";
 const TAOBAO_FIELDS: usize = 5;
@@ -86,15 +85,11 @@ pub(crate) fn native_header(line: &str) -> Option<usize> {
 /// Whether the first line of a taobao file is a header: at least two fields, each a
 /// word starting with a letter (a real record's timestamp is a number).
 pub(crate) fn looks_like_header(line: &str) -> bool {
-    let fields: Vec<&str> = line
-        .split(',')
-        .map(|f| f.trim().trim_matches('"'))
-        .collect();
+    let fields: Vec<&str> = line.split(',').map(|f| f.trim().trim_matches('"')).collect();
     fields.len() >= 2
         && fields.iter().all(|f| {
             f.starts_with(|c: char| c.is_ascii_alphabetic())
-                && f.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ' ' | '-' | '.'))
+                && f.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ' ' | '-' | '.'))
         })
 }
 
@@ -123,13 +118,7 @@ fn taobao(f: Vec<Cow<'_, str>>) -> Result<RawEvent<'_>, Reason> {
         _ => return Err(Reason::UnknownAction),
     };
     let category = Some(category).filter(|c| !c.is_empty());
-    Ok(RawEvent {
-        ts_ms,
-        user,
-        item,
-        action,
-        category,
-    })
+    Ok(RawEvent { ts_ms, user, item, action, category })
 }
 
 fn native(f: Vec<Cow<'_, str>>, columns: usize) -> Result<RawEvent<'_>, Reason> {
@@ -150,11 +139,5 @@ fn native(f: Vec<Cow<'_, str>>, columns: usize) -> Result<RawEvent<'_>, Reason> 
     check_price(&price)?;
     check_quantity(&quantity)?;
     let category = Some(category).filter(|c| !c.is_empty());
-    Ok(RawEvent {
-        ts_ms,
-        user,
-        item,
-        action,
-        category,
-    })
+    Ok(RawEvent { ts_ms, user, item, action, category })
 }

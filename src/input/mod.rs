@@ -66,17 +66,9 @@ pub enum InputError {
     #[error("{file}: not a regular file")]
     NotAFile { file: String },
     #[error("{file}: read error at line {line}: {err}")]
-    Read {
-        file: String,
-        line: u64,
-        err: std::io::Error,
-    },
+    Read { file: String, line: u64, err: std::io::Error },
     #[error("{file}: header is `{found}`, expected `{expected}`")]
-    Header {
-        file: String,
-        found: String,
-        expected: &'static str,
-    },
+    Header { file: String, found: String, expected: &'static str },
     #[error("{file}: looks like a header line; taobao files have none")]
     LooksLikeHeader { file: String },
     #[error("writing rejected records: {0}")]
@@ -136,10 +128,7 @@ impl Ingest {
         if settings.tick_ms == 0 {
             return Err(InputError::Settings("tick_ms must be positive").into());
         }
-        let sources = files
-            .iter()
-            .map(|path| Source::open(path, format))
-            .collect::<Result<Vec<_>, _>>()?;
+        let sources = files.iter().map(|path| Source::open(path, format)).collect::<Result<Vec<_>, _>>()?;
         tracing::debug!(files = sources.len(), ?format, "input opened");
         let mut state = State {
             tick_ms: settings.tick_ms,
@@ -211,11 +200,7 @@ impl Ingest {
                 "input exhausted"
             );
         }
-        Ok(if exhausted && out.is_empty() {
-            None
-        } else {
-            Some(out)
-        })
+        Ok(if exhausted && out.is_empty() { None } else { Some(out) })
     }
 
     /// Current input frontier: (max tick seen so far) - lateness_ms, saturating; 0 before
@@ -250,8 +235,7 @@ impl State {
     }
 
     fn frontier(&self) -> Time {
-        self.max_tick
-            .map_or(0, |m| m.saturating_sub(self.lateness_ms))
+        self.max_tick.map_or(0, |m| m.saturating_sub(self.lateness_ms))
     }
 
     fn handle(&mut self, format: Format, columns: usize, bytes: &[u8]) -> Outcome {
@@ -282,12 +266,7 @@ impl State {
     }
 
     /// The accepted arrival, `None` for a duplicate, or why the record is rejected.
-    fn clean(
-        &mut self,
-        format: Format,
-        columns: usize,
-        bytes: &[u8],
-    ) -> Result<Option<Arrival>, Reason> {
+    fn clean(&mut self, format: Format, columns: usize, bytes: &[u8]) -> Result<Option<Arrival>, Reason> {
         let text = std::str::from_utf8(bytes).map_err(|_| Reason::NotUtf8)?;
         let raw = formats::parse(format, columns, text)?;
         if raw.ts_ms > self.limit_ms {
@@ -320,17 +299,8 @@ impl State {
         if self.items.insert(item) {
             self.acc.items += 1;
         }
-        let event = Event {
-            tick,
-            user,
-            item,
-            action: raw.action,
-            category,
-        };
-        Ok(Some(Arrival {
-            event,
-            at: tick.max(frontier),
-        }))
+        let event = Event { tick, user, item, action: raw.action, category };
+        Ok(Some(Arrival { event, at: tick.max(frontier) }))
     }
 
     /// The key of `id`, checking that a non-numeric key is not already another id's
@@ -341,11 +311,7 @@ impl State {
             return Ok(key);
         }
         if let Some((_, other)) = new_ids.iter().find(|(k, _)| *k == key) {
-            return if *other == id {
-                Ok(key)
-            } else {
-                Err(Reason::KeyCollision)
-            };
+            return if *other == id { Ok(key) } else { Err(Reason::KeyCollision) };
         }
         match self.dictionary.holds(key, id) {
             Some(true) => Ok(key),

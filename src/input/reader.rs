@@ -35,10 +35,7 @@ impl Source {
     /// (taobao) the first non-blank line, which is checked and kept for `next_line`.
     pub(crate) fn open(path: &Path, format: Format) -> Result<Source, InputError> {
         let name = path.display().to_string();
-        let open_err = |err| InputError::Open {
-            file: name.clone(),
-            err,
-        };
+        let open_err = |err| InputError::Open { file: name.clone(), err };
         let file = File::open(path).map_err(open_err)?;
         if file.metadata().map_err(open_err)?.is_dir() {
             return Err(InputError::NotAFile { file: name });
@@ -93,14 +90,11 @@ impl Source {
             return Ok(Some(pos));
         }
         self.buf.clear();
-        let n = self
-            .reader
-            .read_until(b'\n', &mut self.buf)
-            .map_err(|err| InputError::Read {
-                file: self.name.clone(),
-                line: self.lines + 1,
-                err,
-            })?;
+        let n = self.reader.read_until(b'\n', &mut self.buf).map_err(|err| InputError::Read {
+            file: self.name.clone(),
+            line: self.lines + 1,
+            err,
+        })?;
         if n == 0 {
             return Ok(None);
         }

@@ -1,5 +1,6 @@
 //! Property tests: random events, in random batches, through the dataflow at 1, 2 and
-//! 3 workers; at every tick H(u), S(i), the trending list and R(u) equal the oracle's.
+//! 3 workers; at every tick H(u), S(i), N(u), z(u), h(u), e(i), the trending list and
+//! R(u) equal the oracle's.
 
 use proptest::prelude::*;
 
@@ -21,6 +22,10 @@ fn small_settings(exclude_seen: bool, lateness_ms: u64) -> Settings {
         dismiss_exclusion_ms: 6_000,
         trending_window_ms: 5_000,
         exclude_seen,
+        hub_degree: 3,
+        neighbours_len: 2,
+        dim: 6,
+        sparsity: 2,
         ..Settings::default()
     }
 }
@@ -45,19 +50,11 @@ fn events() -> impl Strategy<Value = Vec<Event>> {
         let mut out = Vec::new();
         for (step, user, item, action, jitter) in raw {
             // A step of 39 jumps past the last decay step (15 s).
-            clock += if step == 39 {
-                20_000
-            } else {
-                (step % 3) * 1_000
-            };
+            clock += if step == 39 { 20_000 } else { (step % 3) * 1_000 };
             let tick = clock.saturating_sub(jitter.min(2) * 1_000).max(1_000);
-            out.push(Event {
-                tick,
-                user,
-                item,
-                action,
-                category: None,
-            });
+            // Categories on some items only, so that x(i) is tested with and without one.
+            let category = (item % 3 != 0).then_some(100 + item % 2);
+            out.push(Event { tick, user, item, action, category });
         }
         out
     })
@@ -70,33 +67,16 @@ fn check(settings: &Settings, events: &[Event], cuts: &[usize]) -> Result<(), Te
     for workers in 1..=3 {
         let batches = harness::batches(settings, &arrivals, cuts, end);
         let (snapshots, _) = harness::snapshots(settings, workers, batches);
-        prop_assert!(
-            snapshots.len() as u64 >= end / settings.tick_ms,
-            "every tick observed"
-        );
+        prop_assert!(snapshots.len() as u64 >= end / settings.tick_ms, "every tick observed");
         for (t, got) in snapshots {
             let want = oracle::snapshot_at(settings, &arrivals, t);
-            prop_assert_eq!(
-                &got.history,
-                &want.history,
-                "H(u) at t={} workers={}",
-                t,
-                workers
-            );
-            prop_assert_eq!(
-                &got.similar,
-                &want.similar,
-                "S(i) at t={} workers={}",
-                t,
-                workers
-            );
-            prop_assert_eq!(
-                &got.trending,
-                &want.trending,
-                "trending at t={} workers={}",
-                t,
-                workers
-            );
+            prop_assert_eq!(&got.history, &want.history, "H(u) at t={} workers={}", t, workers);
+            prop_assert_eq!(&got.similar, &want.similar, "S(i) at t={} workers={}", t, workers);
+            prop_assert_eq!(&got.trending, &want.trending, "trending at t={} workers={}", t, workers);
+            prop_assert_eq!(&got.neighbours, &want.neighbours, "N(u) at t={} workers={}", t, workers);
+            prop_assert_eq!(&got.z, &want.z, "z(u) at t={} workers={}", t, workers);
+            prop_assert_eq!(&got.h, &want.h, "h(u) at t={} workers={}", t, workers);
+            prop_assert_eq!(&got.e, &want.e, "e(i) at t={} workers={}", t, workers);
             prop_assert_eq!(&got.recs, &want.recs, "R(u) at t={} workers={}", t, workers);
         }
     }
