@@ -9,8 +9,12 @@ use crate::model::{item_base_vector, normalise, Event, Key, Settings, Weight};
 use crate::stats::{SharedCounters, VectorStage};
 use crate::vector::{floor_div, VecSum};
 use crate::Coll;
+use smallvec::SmallVec;
 
-pub type Vector = Vec<i64>;
+/// z(u), y(i), x(i): unnormalised, in units of 1/`embedding_unit`.
+pub type Vector = SmallVec<[i64; 32]>;
+/// h(u), e(i): normalised, every component within ±`embedding_unit`.
+pub type Unit = SmallVec<[i32; 32]>;
 
 /// `(item, category)`: the smallest category any live event of the item carries.
 pub fn item_categories<'s>(events: Coll<'s, Event>) -> Coll<'s, (Key, Option<Key>)> {
@@ -26,7 +30,7 @@ pub fn base_vectors<'s>(
     settings: &Settings,
 ) -> Coll<'s, (Key, Vector)> {
     let settings = settings.clone();
-    categories.map(move |(item, category)| (item, item_base_vector(item, category, &settings)))
+    categories.map(move |(item, category)| (item, item_base_vector(item, category, &settings).into()))
 }
 
 /// z(u) = sum_i w(u,i) x(i) div W(u), over all the user's edges.
@@ -57,13 +61,13 @@ pub fn user_layer2<'s>(
     neighbours: Coll<'s, (Key, (Key, Weight))>,
     settings: &Settings,
     counters: SharedCounters,
-) -> Coll<'s, (Key, Vector)> {
+) -> Coll<'s, (Key, Unit)> {
     let dim = settings.dim;
     // Sum layout: [1 for the user, |N(u)|, sum of z(v) (dim), z(u) (dim)].
-    let own = z.clone().map(move |(user, z)| (user, VecSum(own_layout(&z, dim))));
+    let own = z.clone().map(move |(user, z)| (user, VecSum(own_layout(&z, dim).into())));
     let theirs = neighbours
         .map(|(user, (v, _))| (v, user))
-        .join_map(z, move |_v, &user, z_v| (user, VecSum(neighbour_layout(z_v, dim))));
+        .join_map(z, move |_v, &user, z_v| (user, VecSum(neighbour_layout(z_v, dim).into())));
     let (lambda, unit) = (settings.lambda, settings.embedding_unit);
     let sums = sum_by_key(own.concat(theirs), VectorStage::H, counters.clone());
     let h = sums.flat_map(move |(user, s)| {
@@ -72,8 +76,8 @@ pub fn user_layer2<'s>(
         (mine > 0).then(|| {
             let (sum_v, z_u) = (padded(s, 2, dim), padded(s, 2 + dim, dim));
             let mean = if n > 0 { floor_div(&sum_v, lambda * n) } else { vec![0; dim] };
-            let combined: Vector = z_u.iter().zip(&mean).map(|(a, b)| a + b).collect();
-            (user, normalise(&combined, unit))
+            let combined: Vec<i64> = z_u.iter().zip(&mean).map(|(a, b)| a + b).collect();
+            (user, to_unit(&normalise(&combined, unit)))
         })
     });
     passed(h, VectorStage::H, counters)
@@ -85,14 +89,15 @@ pub fn item_layer2<'s>(
     y: Coll<'s, (Key, Vector)>,
     settings: &Settings,
     counters: SharedCounters,
-) -> Coll<'s, (Key, Vector)> {
+) -> Coll<'s, (Key, Unit)> {
     let own = x.map(|(item, x)| (item, VecSum::with_head(1, x)));
     let learned = y.map(|(item, y)| (item, VecSum::with_head(0, y)));
     let unit = settings.embedding_unit;
     let dim = settings.dim;
     let sums = sum_by_key(own.concat(learned), VectorStage::E, counters.clone());
-    let e = sums
-        .flat_map(move |(item, s)| (s.head() > 0).then(|| (item, normalise(&padded(&s.0, 1, dim), unit))));
+    let e = sums.flat_map(move |(item, s)| {
+        (s.head() > 0).then(|| (item, to_unit(&normalise(&padded(&s.0, 1, dim), unit))))
+    });
     passed(e, VectorStage::E, counters)
 }
 
@@ -103,7 +108,7 @@ fn weighted_mean<'s>(
     counters: SharedCounters,
 ) -> Coll<'s, (Key, Vector)> {
     let sums = sum_by_key(terms, stage, counters.clone());
-    let means = sums.flat_map(|(key, s)| (s.head() > 0).then(|| (key, floor_div(s.tail(), s.head()))));
+    let means = sums.flat_map(|(key, s)| (s.head() > 0).then(|| (key, floor_div(s.tail(), s.head()).into())));
     passed(means, stage, counters)
 }
 
@@ -119,11 +124,11 @@ fn sum_by_key<'s>(
 }
 
 /// Consolidates a quantised output (unchanged vectors cancel) and counts what is left.
-fn passed<'s>(
-    out: Coll<'s, (Key, Vector)>,
+fn passed<'s, V: differential_dataflow::ExchangeData + std::hash::Hash>(
+    out: Coll<'s, (Key, V)>,
     stage: VectorStage,
     counters: SharedCounters,
-) -> Coll<'s, (Key, Vector)> {
+) -> Coll<'s, (Key, V)> {
     out.consolidate().inspect_batch(move |_, updates| {
         counters.passed(stage, updates.iter().filter(|(_, _, r)| *r > 0).count() as u64)
     })
@@ -147,7 +152,12 @@ fn neighbour_layout(z_v: &[i64], dim: usize) -> Vec<i64> {
     s
 }
 
+/// A normalised vector, whose components fit in `i32` (|v_k| <= unit).
+fn to_unit(v: &[i64]) -> Unit {
+    v.iter().map(|x| *x as i32).collect()
+}
+
 /// `s[start..start + len]`, zeros where the sum is shorter.
-fn padded(s: &[i64], start: usize, len: usize) -> Vector {
+fn padded(s: &[i64], start: usize, len: usize) -> Vec<i64> {
     (start..start + len).map(|k| s.get(k).copied().unwrap_or(0)).collect()
 }

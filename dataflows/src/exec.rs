@@ -237,10 +237,16 @@ fn observed<'s>(out: Outputs<'s>, observe: Observe) -> Coll<'s, Change> {
             all.concat(out.neighbours.map(|(user, (other, steps))| Change::Neighbour { user, other, steps }));
     }
     if observe.embeddings {
-        all = all
-            .concat(out.z.map(|(user, vector)| Change::Z { user, vector }))
-            .concat(out.h.map(|(user, vector)| Change::H { user, vector }))
-            .concat(out.e.map(|(item, vector)| Change::E { item, vector }));
+        all =
+            all.concat(out.z.map(|(user, vector)| Change::Z { user, vector: vector.to_vec() }))
+                .concat(out.h.map(|(user, vector)| Change::H {
+                    user,
+                    vector: vector.iter().map(|x| *x as i64).collect(),
+                }))
+                .concat(out.e.map(|(item, vector)| Change::E {
+                    item,
+                    vector: vector.iter().map(|x| *x as i64).collect(),
+                }));
     }
     if observe.similar {
         all = all.concat(out.similar.map(|(item, (other, steps))| Change::Similar { item, other, steps }));

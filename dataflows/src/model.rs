@@ -162,6 +162,10 @@ pub struct Settings {
     pub seed: u64,
     /// Weight 1/lambda of the neighbours' mean in h(u) (§6).
     pub lambda: i64,
+    /// Part G reads h(u) and e(i) as of the last multiple of this many ms (0: every
+    /// tick). Bounds the fan-out of vector changes into the candidates; see
+    /// ARCHITECTURE.md, "choices".
+    pub embedding_refresh_ms: u64,
 }
 
 impl Default for Settings {
@@ -191,6 +195,7 @@ impl Default for Settings {
             sparsity: 8,
             seed: 0,
             lambda: 2,
+            embedding_refresh_ms: 0,
         }
     }
 }
@@ -202,6 +207,14 @@ impl Settings {
     }
 
     /// Decay multiplier for an event of age `age_ms` (§2); 0 past the last step.
+    /// The time whose h(u) and e(i) part G reads at `t`: the last refresh boundary.
+    pub fn embedding_time(&self, t: Time) -> Time {
+        match self.embedding_refresh_ms {
+            0 => t,
+            p => t / p * p,
+        }
+    }
+
     pub fn decay(&self, age_ms: u64) -> Weight {
         self.decay_steps.iter().rev().find(|(age, _)| *age <= age_ms).map_or(0, |(_, m)| *m)
     }
@@ -332,7 +345,7 @@ pub fn normalise(v: &[i64], unit: i64) -> Vec<i64> {
 }
 
 /// `cos(h, e)` in steps (§6): `(scale * (h . e)) div unit^2`, rounding down.
-pub fn cosine_steps(h: &[i64], e: &[i64], unit: i64, scale: u64) -> Weight {
-    let dot: i128 = h.iter().zip(e).map(|(a, b)| (*a as i128) * (*b as i128)).sum();
+pub fn cosine_steps<T: Copy + Into<i128>>(h: &[T], e: &[T], unit: i64, scale: u64) -> Weight {
+    let dot: i128 = h.iter().zip(e).map(|(a, b)| (*a).into() * (*b).into()).sum();
     (dot * scale as i128).div_euclid((unit as i128) * (unit as i128)) as Weight
 }

@@ -47,6 +47,22 @@ struct Graph {
     neighbours: BTreeMap<Key, Ranked>,
     h: Vectors,
     e: Vectors,
+    /// h and e as of `settings.embedding_time(t)`, which part G reads.
+    refreshed_h: Vectors,
+    refreshed_e: Vectors,
+}
+
+/// h(u) and e(i) at time `t`.
+fn embeddings_at(settings: &Settings, arrivals: &[Arrival], t: Time) -> (Vectors, Vectors) {
+    let live = live_events(arrivals, t);
+    let edges = edge_weights(settings, &live, t);
+    let totals = total_weights(&edges);
+    let history = history(settings, &edges);
+    let neighbours = neighbours(settings, &user_similarity(settings, &history, &edges));
+    let x = base_vectors(settings, &categories(&live));
+    let z = layer1_users(settings, &edges, &totals, &x);
+    let y = layer1_items(settings, &history, &z);
+    (layer2_users(settings, &z, &neighbours), layer2_items(settings, &x, &y))
 }
 
 /// The model's state at time `t`, computed from the arrivals live at `t`.
@@ -66,7 +82,10 @@ pub fn snapshot_at(settings: &Settings, arrivals: &[Arrival], t: Time) -> Snapsh
     let purchased = recent_items(&live, t, Action::Purchase, settings.purchase_exclusion_ms);
     let dismissed = recent_items(&live, t, Action::Dismiss, settings.dismiss_exclusion_ms);
     let exclusions = Exclusions { purchased: &purchased, dismissed: &dismissed, edges: &edges };
-    let graph = Graph { totals, history, similar, neighbours, h, e };
+    let refresh = settings.embedding_time(t);
+    let (refreshed_h, refreshed_e) =
+        if refresh == t { (h.clone(), e.clone()) } else { embeddings_at(settings, arrivals, refresh) };
+    let graph = Graph { totals, history, similar, neighbours, h, e, refreshed_h, refreshed_e };
     let recs = recommendations(settings, &graph, &trending, &exclusions);
     Snapshot {
         history: flatten(&graph.history),
@@ -446,10 +465,12 @@ fn neighbour_part(graph: &Graph, u: Key) -> BTreeMap<Key, i128> {
 }
 
 /// §7 part G: `g(u,i) = cos(h(u), e(i))` in sim steps (may be negative).
+/// g(u,i) from h(u) and e(i) as of the last refresh boundary; 0 when either is newer.
 fn embedding_part(settings: &Settings, graph: &Graph, u: Key, i: Key) -> i128 {
-    let h_u = &graph.h[&u];
-    let e_i = graph.e.get(&i).expect("a candidate has a live arrival");
-    cosine_steps(h_u, e_i, settings.embedding_unit, settings.sim_scale) as i128
+    match (graph.refreshed_h.get(&u), graph.refreshed_e.get(&i)) {
+        (Some(h_u), Some(e_i)) => cosine_steps(h_u, e_i, settings.embedding_unit, settings.sim_scale) as i128,
+        _ => 0,
+    }
 }
 
 /// §7: `score(u,i) = (A*a + B*b + G*g) div 100`, for every candidate i of u.

@@ -2,7 +2,7 @@
 //! Stage order follows MODEL.md: §1–2 events, §3 graph, §4 similarity, §5 neighbours,
 //! §6 embeddings, §7 recs.
 
-use crate::embedding::Vector;
+use crate::embedding::{Unit, Vector};
 use crate::model::{Event, Key, Settings, Weight};
 use crate::stats::SharedCounters;
 use crate::{embedding, events, graph, neighbours, recs, similarity, Coll};
@@ -27,8 +27,8 @@ pub struct Outputs<'s> {
     pub neighbours: Coll<'s, (Key, (Key, Weight))>,
     /// z(u), h(u) and e(i).
     pub z: Coll<'s, (Key, Vector)>,
-    pub h: Coll<'s, (Key, Vector)>,
-    pub e: Coll<'s, (Key, Vector)>,
+    pub h: Coll<'s, (Key, Unit)>,
+    pub e: Coll<'s, (Key, Unit)>,
 }
 
 pub fn build<'s>(events: Coll<'s, Event>, settings: &Settings, counters: SharedCounters) -> Outputs<'s> {

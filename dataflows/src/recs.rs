@@ -5,7 +5,7 @@
 
 use differential_dataflow::operators::CountTotal;
 
-use crate::embedding::Vector;
+use crate::embedding::Unit;
 use crate::model::{cosine_steps, Key, Settings, Weight};
 use crate::stats::{SharedCounters, Stage};
 use crate::topk::{global_top_k, top_k};
@@ -26,14 +26,17 @@ pub fn candidate_parts<'s>(
     let item_knn = history
         .clone()
         .map(|(user, (j, w))| (j, (user, w)))
-        .join_map(similar, |_j, &(user, w), &(i, sim)| ((user, i), VecSum(vec![1, w * sim, 0])));
+        .join_map(similar, |_j, &(user, w), &(i, sim)| {
+            ((user, i), VecSum([1, w * sim, 0].into_iter().collect()))
+        });
     // b(u,i): each term (s(u,v) * w(v,i)) div W(v) is rounded down on its own.
     let neighbour_items = history.join_map(totals, |&v, &(i, w), &total| (v, (i, w, total)));
-    let via_neighbours = neighbours
-        .map(|(user, (v, s))| (v, (user, s)))
-        .join_map(neighbour_items, |_v, &(user, s), &(i, w, total)| {
-            ((user, i), VecSum(vec![1, 0, (s * w).div_euclid(total)]))
-        });
+    let via_neighbours = neighbours.map(|(user, (v, s))| (v, (user, s))).join_map(
+        neighbour_items,
+        |_v, &(user, s), &(i, w, total)| {
+            ((user, i), VecSum([1, 0, (s * w).div_euclid(total)].into_iter().collect()))
+        },
+    );
     item_knn.concat(via_neighbours).explode(|(pair, parts)| Some((pair, parts))).count_total()
 }
 
@@ -42,27 +45,54 @@ pub fn candidate_parts<'s>(
 pub fn scores<'s>(
     parts: Coll<'s, ((Key, Key), VecSum)>,
     totals: Coll<'s, (Key, Weight)>,
-    h: Coll<'s, (Key, Vector)>,
-    e: Coll<'s, (Key, Vector)>,
+    h: Coll<'s, (Key, Unit)>,
+    e: Coll<'s, (Key, Unit)>,
     settings: &Settings,
 ) -> Coll<'s, ((Key, Key), Weight)> {
     let (blend_a, blend_b, blend_g) = (settings.blend_a, settings.blend_b, settings.blend_g);
-    let (unit, scale) = (settings.embedding_unit, settings.sim_scale);
-    let parts = parts.map(|((user, i), p)| {
+    let pairs = parts.clone().map(|(pair, _)| pair);
+    let by_user = parts.map(|((user, i), p)| {
         (user, (i, p.0.get(1).copied().unwrap_or(0), p.0.get(2).copied().unwrap_or(0)))
     });
-    let knn = parts.join_map(totals, |&user, &(i, a_sum, b), &total| (user, (i, a_sum.div_euclid(total), b)));
+    let ab = by_user.join_map(totals, move |&user, &(i, a_sum, b), &total| {
+        ((user, i), blend_a * a_sum.div_euclid(total) + blend_b * b)
+    });
     if blend_g == 0 {
         // g need not be computed: it would only be multiplied by zero.
-        return knn.map(move |(user, (i, a, b))| ((user, i), (blend_a * a + blend_b * b).div_euclid(100)));
+        return ab.map(|(pair, ab)| (pair, ab.div_euclid(100)));
     }
-    knn.join_map(h, |&user, &(i, a, b), h| (i, (user, a, b, h.clone()))).join_map(
-        e,
-        move |&i, (user, a, b, h), e| {
-            let g = cosine_steps(h, e, unit, scale);
-            ((*user, i), (blend_a * a + blend_b * b + blend_g * g).div_euclid(100))
-        },
-    )
+    // A left join of ab with g as one sum `[1, A*a + B*b, g]`: a user or item newer
+    // than the last embedding refresh has no g yet, and it counts 0.
+    let g = embedding_part(pairs, h, e, settings);
+    ab.map(|(pair, ab)| (pair, VecSum([1, ab, 0].into_iter().collect())))
+        .concat(g.map(|(pair, g)| (pair, VecSum([0, 0, g].into_iter().collect()))))
+        .explode(|(pair, sum)| Some((pair, sum)))
+        .count_total()
+        .flat_map(move |(pair, sum)| {
+            let (ab, g) = (sum.0.get(1).copied().unwrap_or(0), sum.0.get(2).copied().unwrap_or(0));
+            (sum.head() > 0).then(|| (pair, (ab + blend_g * g).div_euclid(100)))
+        })
+}
+
+/// `((u, i), g(u,i))`: the cosine of h(u) and e(i), as of the last embedding refresh.
+/// Candidate pairs change only when the candidate set does (the a and b churn
+/// cancels in the first arrangement), so the vectors travel only when they move.
+fn embedding_part<'s>(
+    pairs: Coll<'s, (Key, Key)>,
+    h: Coll<'s, (Key, Unit)>,
+    e: Coll<'s, (Key, Unit)>,
+    settings: &Settings,
+) -> Coll<'s, ((Key, Key), Weight)> {
+    let (unit, scale, refresh) = (settings.embedding_unit, settings.sim_scale, settings.embedding_refresh_ms);
+    let (h, e) = if refresh > 0 {
+        let boundary = move |t: &u64| t.div_ceil(refresh) * refresh;
+        (h.delay(boundary), e.delay(boundary))
+    } else {
+        (h, e)
+    };
+    pairs
+        .join_map(h, |&user, &i, h| (i, (user, h.clone())))
+        .join_map(e, move |&i, (user, h), e| ((*user, i), cosine_steps(h, e, unit, scale)))
 }
 
 /// `(u, i)` pairs that may not be recommended now (distinct).

@@ -3,10 +3,15 @@
 
 use differential_dataflow::difference::{Abelian, IsZero, Monoid, Multiply, Semigroup};
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
+
+/// Inline storage: records are cloned at every merge of an arrangement, and a heap
+/// allocation per clone dominated the cost.
+pub type Sums = SmallVec<[i64; 34]>;
 
 /// Component-wise sum; shorter vectors act as if padded with zeros.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct VecSum(pub Vec<i64>);
+pub struct VecSum(pub Sums);
 
 impl VecSum {
     /// `[head, v...]`: a leading component (a weight or a count) keeps the sum from
@@ -48,7 +53,7 @@ impl Semigroup for VecSum {
 
 impl Monoid for VecSum {
     fn zero() -> Self {
-        VecSum(Vec::new())
+        VecSum(Sums::new())
     }
 }
 

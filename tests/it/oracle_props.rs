@@ -10,9 +10,10 @@ use dataflows::oracle;
 use crate::harness;
 
 /// Small windows and lists, so that a few dozen events cross every boundary.
-fn small_settings(exclude_seen: bool, lateness_ms: u64) -> Settings {
+fn small_settings(exclude_seen: bool, lateness_ms: u64, embedding_refresh_ms: u64) -> Settings {
     Settings {
         lateness_ms,
+        embedding_refresh_ms,
         decay_steps: vec![(0, 4), (3_000, 2), (8_000, 1), (15_000, 0)],
         history_len: 3,
         similar_len: 2,
@@ -92,7 +93,8 @@ proptest! {
         cuts in prop::collection::vec(0usize..40, 0..6),
         exclude_seen in any::<bool>(),
         lateness in prop_oneof![Just(0u64), Just(2_000u64)],
+        refresh in prop_oneof![Just(0u64), Just(4_000u64)],
     ) {
-        check(&small_settings(exclude_seen, lateness), &events, &cuts)?;
+        check(&small_settings(exclude_seen, lateness, refresh), &events, &cuts)?;
     }
 }
