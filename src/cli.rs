@@ -18,6 +18,15 @@ pub struct Cli {
 pub enum Command {
     /// Replays event files through the engine and writes the change stream.
     Run(RunArgs),
+    /// Measurements of the engine itself.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Keys re-evaluated and latency per event, one event at a time at steady state.
+    Fanout(crate::bench::FanoutArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -74,6 +83,7 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run(args) => crate::run::run(&args),
+        Command::Bench(BenchCommand::Fanout(args)) => crate::bench::fanout(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 //! The interestflow application: command line, readers, writers and the summary,
 //! around the pure dataflow in the `dataflows` crate.
 
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod emit;

@@ -105,3 +105,73 @@ fn bad_invocations_give_one_clear_line() {
     assert!(one_line_error(&["run", "--set", "top_k=0"]).contains("top_k"));
     assert!(one_line_error(&["frobnicate"]).contains("frobnicate"));
 }
+
+#[test]
+fn emitted_neighbours_and_embeddings_end_in_the_oracle_state() {
+    let settings = Settings::default();
+    let dir = std::env::temp_dir().join(format!("interestflow-emit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let slice = dir.join("slice.csv");
+    let text = std::fs::read_to_string(sample()).expect("the sample");
+    let head: String = text.lines().take(8_000).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&slice, head).expect("the slice");
+    let out = dir.join("changes.jsonl");
+    let status = bin()
+        .args(["run", "--emit", "neighbours,embeddings", "--out"])
+        .arg(&out)
+        .arg(&slice)
+        .status()
+        .expect("the binary starts");
+    assert!(status.success());
+    let stream = std::fs::read_to_string(&out).expect("the stream");
+    let mut neighbours: BTreeMap<Key, Vec<(Key, Weight)>> = BTreeMap::new();
+    let mut h: BTreeMap<Key, Vec<i64>> = BTreeMap::new();
+    let id = |v: &Value| key_of(v.as_str().expect("ids are strings"));
+    for line in stream.lines() {
+        let v: Value = serde_json::from_str(line).expect("JSON");
+        assert!(v.get("recs").is_none() && v.get("trending").is_none(), "only the streams asked for");
+        if let Some(list) = v.get("neighbours") {
+            let list: Vec<_> = list
+                .as_array()
+                .expect("a list")
+                .iter()
+                .map(|n| (id(&n["user"]), (n["score"].as_f64().expect("score") * 1000.0).round() as Weight))
+                .collect();
+            neighbours.insert(id(&v["user"]), list);
+        } else if let Some(e) = v.get("embedding") {
+            let unit = settings.embedding_unit as f64;
+            let e: Vec<i64> = e
+                .as_array()
+                .expect("a list")
+                .iter()
+                .map(|x| (x.as_f64().expect("float") * unit) as i64)
+                .collect();
+            h.insert(id(&v["user"]), e);
+        }
+    }
+    neighbours.retain(|_, l| !l.is_empty());
+    h.retain(|_, e| !e.is_empty());
+
+    let mut ingest = Ingest::open(&settings, Format::Taobao, &[slice], None).expect("opens");
+    let mut arrivals = Vec::new();
+    while let Some(batch) = ingest.next_batch(100_000).expect("reads") {
+        arrivals.extend(batch);
+    }
+    let last = arrivals.iter().map(|a| a.event.tick).max().expect("events");
+    let want = oracle::snapshot_at(&settings, &arrivals, last);
+    let mut want_neighbours: BTreeMap<Key, Vec<(Key, Weight)>> = BTreeMap::new();
+    for (u, v, s) in &want.neighbours {
+        want_neighbours.entry(*u).or_default().push((*v, *s));
+    }
+    for list in want_neighbours.values_mut() {
+        list.sort_by_key(|(v, s)| (std::cmp::Reverse(*s), *v));
+    }
+    assert!(!want_neighbours.is_empty(), "the slice has neighbours");
+    assert!(neighbours == want_neighbours, "N(u) from the stream equals the oracle's");
+    assert_eq!(h.len(), want.h.len(), "an embedding line for every user with an edge");
+    assert!(
+        h.iter().all(|(u, e)| e.len() == settings.dim && want.h.get(u) == Some(e)),
+        "h(u) equals the oracle's"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
