@@ -9,11 +9,13 @@ use crate::embedding::Unit;
 use crate::model::{cosine_steps, Key, Settings, Weight};
 use crate::stats::{SharedCounters, Stage};
 use crate::topk::{global_top_k, top_k};
-use crate::vector::VecSum;
 use crate::Coll;
 
 /// Buckets of the two-level trending top-K (see `topk::global_top_k`).
 const TRENDING_BUCKETS: u64 = 256;
+
+/// A small sum of three parts, as a difference (DD sums tuples component-wise).
+pub type Parts = (isize, isize, isize);
 
 /// Per candidate `(u, i)`: `[paths, sum of w(u,j) sim(j,i), b(u,i)]`, where a path is
 /// one j in H(u) with i in S(j) or one v in N(u) with i in H(v) (§7 `C(u)`).
@@ -22,28 +24,25 @@ pub fn candidate_parts<'s>(
     similar: Coll<'s, (Key, (Key, Weight))>,
     neighbours: Coll<'s, (Key, (Key, Weight))>,
     totals: Coll<'s, (Key, Weight)>,
-) -> Coll<'s, ((Key, Key), VecSum)> {
+) -> Coll<'s, ((Key, Key), Parts)> {
     let item_knn = history
         .clone()
         .map(|(user, (j, w))| (j, (user, w)))
-        .join_map(similar, |_j, &(user, w), &(i, sim)| {
-            ((user, i), VecSum([1, w * sim, 0].into_iter().collect()))
-        });
+        .join_map(similar, |_j, &(user, w), &(i, sim)| ((user, i), (1, (w * sim) as isize, 0)));
     // b(u,i): each term (s(u,v) * w(v,i)) div W(v) is rounded down on its own.
     let neighbour_items = history.join_map(totals, |&v, &(i, w), &total| (v, (i, w, total)));
-    let via_neighbours = neighbours.map(|(user, (v, s))| (v, (user, s))).join_map(
-        neighbour_items,
-        |_v, &(user, s), &(i, w, total)| {
-            ((user, i), VecSum([1, 0, (s * w).div_euclid(total)].into_iter().collect()))
-        },
-    );
+    let via_neighbours = neighbours
+        .map(|(user, (v, s))| (v, (user, s)))
+        .join_map(neighbour_items, |_v, &(user, s), &(i, w, total)| {
+            ((user, i), (1, 0, (s * w).div_euclid(total) as isize))
+        });
     item_knn.concat(via_neighbours).explode(|(pair, parts)| Some((pair, parts))).count_total()
 }
 
 /// `((u, i), score)` with `score = (A*a + B*b + G*g) div 100`, `a = sum div W(u)` and
 /// `g = cos(h(u), e(i))` (§7).
 pub fn scores<'s>(
-    parts: Coll<'s, ((Key, Key), VecSum)>,
+    parts: Coll<'s, ((Key, Key), Parts)>,
     totals: Coll<'s, (Key, Weight)>,
     h: Coll<'s, (Key, Unit)>,
     e: Coll<'s, (Key, Unit)>,
@@ -51,9 +50,7 @@ pub fn scores<'s>(
 ) -> Coll<'s, ((Key, Key), Weight)> {
     let (blend_a, blend_b, blend_g) = (settings.blend_a, settings.blend_b, settings.blend_g);
     let pairs = parts.clone().map(|(pair, _)| pair);
-    let by_user = parts.map(|((user, i), p)| {
-        (user, (i, p.0.get(1).copied().unwrap_or(0), p.0.get(2).copied().unwrap_or(0)))
-    });
+    let by_user = parts.map(|((user, i), p)| (user, (i, p.1 as Weight, p.2 as Weight)));
     let ab = by_user.join_map(totals, move |&user, &(i, a_sum, b), &total| {
         ((user, i), blend_a * a_sum.div_euclid(total) + blend_b * b)
     });
@@ -64,13 +61,13 @@ pub fn scores<'s>(
     // A left join of ab with g as one sum `[1, A*a + B*b, g]`: a user or item newer
     // than the last embedding refresh has no g yet, and it counts 0.
     let g = embedding_part(pairs, h, e, settings);
-    ab.map(|(pair, ab)| (pair, VecSum([1, ab, 0].into_iter().collect())))
-        .concat(g.map(|(pair, g)| (pair, VecSum([0, 0, g].into_iter().collect()))))
+    ab.map(|(pair, ab)| (pair, (1, ab as isize, 0)))
+        .concat(g.map(|(pair, g)| (pair, (0, 0, g as isize))))
         .explode(|(pair, sum)| Some((pair, sum)))
         .count_total()
         .flat_map(move |(pair, sum)| {
-            let (ab, g) = (sum.0.get(1).copied().unwrap_or(0), sum.0.get(2).copied().unwrap_or(0));
-            (sum.head() > 0).then(|| (pair, (ab + blend_g * g).div_euclid(100)))
+            let (has_ab, ab, g) = (sum.0, sum.1 as Weight, sum.2 as Weight);
+            (has_ab > 0).then(|| (pair, (ab + blend_g * g).div_euclid(100)))
         })
 }
 
