@@ -59,19 +59,8 @@ impl Summary {
 
     pub fn print(&self, workers: u16) {
         let a = &self.accounting;
-        let rejected: Vec<String> = a.rejected.iter().map(|(r, n)| format!("{r} {n}")).collect();
         eprintln!("summary:");
-        eprintln!(
-            "  records   read {} = accepted {} + rejected {} + duplicates {}   (late {})",
-            a.read,
-            a.accepted,
-            a.rejected_total(),
-            a.duplicates,
-            a.late
-        );
-        if !rejected.is_empty() {
-            eprintln!("  rejected  {}", rejected.join(", "));
-        }
+        print_accounting(a);
         eprintln!(
             "  graph     users {}  items {}  edges {} (at tick {})",
             a.users, a.items, self.edges, self.final_tick
@@ -94,6 +83,28 @@ impl Summary {
                 *n as f64 / ticks
             );
         }
+    }
+}
+
+/// The records line, the stop line and the rejects by reason, on stderr.
+pub fn print_accounting(a: &Accounting) {
+    let rejected: Vec<String> = a.rejected.iter().map(|(r, n)| format!("{r} {n}")).collect();
+    eprintln!(
+        "  records   read {} = accepted {} + rejected {} + duplicates {}   (late {})",
+        a.read,
+        a.accepted,
+        a.rejected_total(),
+        a.duplicates,
+        a.late
+    );
+    if a.unprocessed > 0 {
+        eprintln!(
+            "  stopped   {} accepted events of the sorted input not processed (stop signal)",
+            a.unprocessed
+        );
+    }
+    if !rejected.is_empty() {
+        eprintln!("  rejected  {}", rejected.join(", "));
     }
 }
 

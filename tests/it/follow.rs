@@ -1,0 +1,103 @@
+//! `run --follow`: events appended to a file while it runs reach the change stream,
+//! a truncated file is read again and reported, and SIGTERM ends it cleanly.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn append(path: &Path, text: &str) {
+    let mut f = OpenOptions::new()
+        .append(true)
+        .open(path)
+        .expect("the log opens");
+    f.write_all(text.as_bytes()).expect("append");
+}
+
+/// Waits (up to 60 s) until the change stream has a line for `user`; returns the stream.
+fn wait_for_user(out: &Path, user: &str, child: &mut Child) -> String {
+    let started = Instant::now();
+    let needle = format!("\"user\":\"{user}\"");
+    loop {
+        let text = std::fs::read_to_string(out).unwrap_or_default();
+        if text.contains(&needle) {
+            return text;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the run ended early ({status}) before a line for {user}");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no line for {user} within 60 s; the stream so far:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+#[test]
+fn appended_events_reach_the_stream_and_sigterm_ends_cleanly() {
+    let dir = std::env::temp_dir().join(format!("interestflow-follow-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let log = dir.join("events.csv");
+    let out = dir.join("changes.jsonl");
+    // An old file: the frontier follows the wall clock from its newest event.
+    std::fs::write(
+        &log,
+        "ts,user,item,action\n\
+         1600000000000,u1,i1,view\n\
+         1600000000000,u1,i2,view\n\
+         1600000001000,u2,i1,view\n",
+    )
+    .expect("write");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_interestflow"))
+        .args(["run", "--follow", "--poll-ms", "20", "--out"])
+        .arg(&out)
+        .arg(&log)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let text = wait_for_user(&out, "u2", &mut child);
+    assert!(
+        text.contains("\"user\":\"u2\",\"recs\":[{\"item\":\"i2\""),
+        "{text}"
+    );
+    // Appended in two writes: the first part of the line waits for its newline.
+    append(&log, "1600000003000,u3,");
+    std::thread::sleep(Duration::from_millis(300));
+    append(&log, "i1,view\n");
+    let text = wait_for_user(&out, "u3", &mut child);
+    assert!(
+        text.contains("\"user\":\"u3\",\"recs\":[{\"item\":\"i2\""),
+        "{text}"
+    );
+    // Truncated and written anew: read again from the start, header skipped.
+    std::fs::write(&log, "ts,user,item,action\n1600000009000,u4,i1,view\n").expect("write");
+    wait_for_user(&out, "u4", &mut child);
+    sigterm(&child);
+    let done = child.wait_with_output().expect("it ends");
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "exit 0 after SIGTERM: {err}");
+    assert!(
+        err.contains("truncated"),
+        "the truncation is reported: {err}"
+    );
+    assert!(
+        err.contains("records   read 5 = accepted 5 + rejected 0 + duplicates 0"),
+        "the summary: {err}"
+    );
+    let text = std::fs::read_to_string(&out).expect("the stream");
+    assert!(
+        text.ends_with('\n') && text.contains("\"user\":\"u4\""),
+        "flushed: {text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
