@@ -86,13 +86,14 @@ pub fn check(args: &CheckArgs) -> Result<()> {
 
 fn open_input(args: &InputArgs, settings: &Settings, stop: Arc<AtomicBool>) -> Result<Ingest> {
     let files = input_files(args)?;
-    let rejects = match &args.rejects {
-        Some(path) => Some(Box::new(BufWriter::new(create(path)?)) as Box<dyn Write + Send>),
-        None => None,
-    };
     let opts = input_options(args, stop);
     let origins = files.into_iter().map(Origin::Path).collect();
-    Ingest::open_with(settings, &opts, origins, rejects)
+    // Every input is opened and checked before the rejects file is created.
+    let mut ingest = Ingest::open_with(settings, &opts, origins, None)?;
+    if let Some(path) = &args.rejects {
+        ingest.set_rejects(Box::new(BufWriter::new(create(path)?)));
+    }
+    Ok(ingest)
 }
 
 fn input_options(args: &InputArgs, stop: Arc<AtomicBool>) -> InputOptions {

@@ -320,6 +320,11 @@ impl Ingest {
         }
     }
 
+    /// Where rejected records go from now on (see `open_with`).
+    pub fn set_rejects(&mut self, out: Box<dyn std::io::Write + Send>) {
+        self.rejects = Some(RejectSink::new(out));
+    }
+
     /// On a stop signal: the sorted events left of the newest tick handed out, so that
     /// it completes. The sorted events after it are not processed; they stay counted as
     /// accepted and are counted in `unprocessed`. Unsorted input: nothing (reading stops).

@@ -373,12 +373,17 @@ fn a_bad_file_or_format_gives_one_line_naming_it() {
     let junk = junk.to_string_lossy().to_string();
     let taobao = data(TAOBAO_SLICE).to_string_lossy().to_string();
     let out = dir.join("out.jsonl").to_string_lossy().to_string();
-    let err = one_line_error(&["run", &junk, "--out", &out]);
+    let rejects = dir.join("rejects.jsonl").to_string_lossy().to_string();
+    let err = one_line_error(&["run", &junk, "--out", &out, "--rejects", &rejects]);
     assert!(
         err.contains(&junk) && err.contains("cannot tell the format"),
         "{err}"
     );
     assert!(!Path::new(&out).exists(), "no output file before the error");
+    assert!(
+        !Path::new(&rejects).exists(),
+        "no rejects file before the error"
+    );
     let err = one_line_error(&["run", "--format", "rees46", &taobao]);
     assert!(err.contains(&taobao) && err.contains("event_time"), "{err}");
     let err = one_line_error(&["check", "--map", "ts=t,user=u,item=i,action=a", &junk]);
