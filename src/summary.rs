@@ -47,7 +47,8 @@ impl Summary {
             users_on_trending: state.fallback.len(),
             output_lines,
             wall_seconds,
-            events_per_second: accounting.accepted as f64 / wall_seconds.max(1e-9),
+            events_per_second: (accounting.accepted - accounting.unprocessed) as f64
+                / wall_seconds.max(1e-9),
             peak_rss_mib: peak_rss_mib(),
             keys_reevaluated: counters
                 .all()

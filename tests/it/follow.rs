@@ -1,5 +1,5 @@
 //! `run --follow`: events appended to a file while it runs reach the change stream,
-//! a truncated file is read again and reported, and SIGTERM ends it cleanly.
+//! a truncated or rotated file is read again and reported, and SIGTERM ends it cleanly.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -82,6 +82,12 @@ fn appended_events_reach_the_stream_and_sigterm_ends_cleanly() {
     // Truncated and written anew: read again from the start, header skipped.
     std::fs::write(&log, "ts,user,item,action\n1600000009000,u4,i1,view\n").expect("write");
     wait_for_user(&out, "u4", &mut child);
+    // Rotated: the path names a new file.
+    let new = dir.join("events.csv.new");
+    std::fs::write(&new, "ts,user,item,action\n1600000010000,u5,i1,view\n").expect("write");
+    std::fs::rename(&log, dir.join("events.csv.1")).expect("rotate");
+    std::fs::rename(&new, &log).expect("rotate");
+    wait_for_user(&out, "u5", &mut child);
     sigterm(&child);
     let done = child.wait_with_output().expect("it ends");
     let err = String::from_utf8_lossy(&done.stderr);
@@ -91,12 +97,12 @@ fn appended_events_reach_the_stream_and_sigterm_ends_cleanly() {
         "the truncation is reported: {err}"
     );
     assert!(
-        err.contains("records   read 5 = accepted 5 + rejected 0 + duplicates 0"),
+        err.contains("records   read 6 = accepted 6 + rejected 0 + duplicates 0"),
         "the summary: {err}"
     );
     let text = std::fs::read_to_string(&out).expect("the stream");
     assert!(
-        text.ends_with('\n') && text.contains("\"user\":\"u4\""),
+        text.ends_with('\n') && text.contains("\"user\":\"u5\""),
         "flushed: {text}"
     );
     let _ = std::fs::remove_dir_all(&dir);
