@@ -78,8 +78,15 @@ pub fn run(args: &RunArgs) -> Result<()> {
 pub fn check(args: &CheckArgs) -> Result<()> {
     let settings = crate::config::load(args.config.as_deref(), &args.overrides)?;
     let stop = stop_on_signals()?;
-    let mut ingest = open_input(&args.input, &settings, stop)?;
-    while ingest.next_batch(1 << 16)?.is_some() {}
+    let mut ingest = open_input(&args.input, &settings, stop.clone())?;
+    let poll = Duration::from_millis(args.input.poll_ms);
+    while !stop.load(Ordering::Relaxed) {
+        match ingest.next_batch(1 << 16)? {
+            None => break,
+            Some(batch) if batch.is_empty() && args.input.follow => std::thread::sleep(poll),
+            Some(_) => {}
+        }
+    }
     crate::summary::print_accounting(ingest.accounting());
     Ok(())
 }

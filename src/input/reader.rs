@@ -7,6 +7,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::sync::Arc;
 
 use super::presets::{resolve, SchemaOptions};
@@ -46,6 +47,65 @@ impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// A followed stdin, read on a thread so that waiting for it never blocks: `read` gives
+/// `WouldBlock` while nothing new is there and 0 once stdin closed. Until its first
+/// newline it blocks (the first line sets the format).
+struct LiveStdin {
+    rx: Receiver<Vec<u8>>,
+    chunk: Vec<u8>,
+    pos: usize,
+    first_line: bool,
+}
+
+impl LiveStdin {
+    fn spawn() -> LiveStdin {
+        let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(64);
+        std::thread::spawn(move || {
+            let mut stdin = std::io::stdin().lock();
+            let mut buf = vec![0; BUF];
+            while let Ok(n) = stdin.read(&mut buf) {
+                let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
+                    break;
+                };
+                if tx.send(chunk.to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        LiveStdin {
+            rx,
+            chunk: Vec::new(),
+            pos: 0,
+            first_line: false,
+        }
+    }
+}
+
+impl Read for LiveStdin {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos >= self.chunk.len() {
+            let next = if self.first_line {
+                self.rx.try_recv().map_err(|e| e == TryRecvError::Empty)
+            } else {
+                self.rx.recv().map_err(|_| false)
+            };
+            match next {
+                Ok(chunk) => {
+                    self.first_line |= chunk.contains(&b'\n');
+                    (self.chunk, self.pos) = (chunk, 0);
+                }
+                Err(true) => return Err(std::io::ErrorKind::WouldBlock.into()),
+                Err(false) => return Ok(0),
+            }
+        }
+        let rest = self.chunk.get(self.pos..).unwrap_or_default();
+        let n = rest.len().min(out.len());
+        out[..n].copy_from_slice(&rest[..n]);
+        self.pos += n;
         Ok(n)
     }
 }
@@ -154,7 +214,22 @@ impl Source {
         follow: bool,
     ) -> Result<Option<Source>, InputError> {
         let raw = Arc::new(AtomicU64::new(0));
+        let live = follow && matches!(&origin, Origin::Path(p) if p == Path::new("-"));
         let (name, reader, codec, file, path) = match origin {
+            Origin::Path(path) if live => {
+                let counted = Counting {
+                    inner: LiveStdin::spawn(),
+                    count: raw.clone(),
+                };
+                let reader = Box::new(BufReader::with_capacity(BUF, counted));
+                (
+                    path.display().to_string(),
+                    reader as Box<dyn BufRead + Send>,
+                    None,
+                    None,
+                    None,
+                )
+            }
             Origin::Path(path) => {
                 let o = open_path(&path, &raw)?;
                 (
@@ -183,6 +258,7 @@ impl Source {
                 path,
                 id: (m.dev(), m.ino()),
             }),
+            (true, _, _, _) if live => None,
             (true, _, _, _) => {
                 tracing::warn!(file = %name, "not a plain file: read to its end, not followed");
                 None
@@ -244,13 +320,20 @@ impl Source {
             if !self.partial {
                 self.buf.clear();
             }
-            self.reader
-                .read_until(b'\n', &mut self.buf)
-                .map_err(|err| InputError::Read {
-                    file: self.name.clone(),
-                    line: self.lines + 1,
-                    err,
-                })?;
+            match self.reader.read_until(b'\n', &mut self.buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    self.partial = !self.buf.is_empty();
+                    return Ok(Next::Waiting);
+                }
+                Err(err) => {
+                    return Err(InputError::Read {
+                        file: self.name.clone(),
+                        line: self.lines + 1,
+                        err,
+                    })
+                }
+                Ok(_) => {}
+            }
             let complete = self.buf.last() == Some(&b'\n');
             if !complete && self.follow.is_some() {
                 // Nothing new, or an unfinished line: wait, unless the file was

@@ -107,3 +107,43 @@ fn appended_events_reach_the_stream_and_sigterm_ends_cleanly() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_followed_stdin_is_streamed_as_it_comes() {
+    let dir = std::env::temp_dir().join(format!("interestflow-stdin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let out = dir.join("changes.jsonl");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_interestflow"))
+        .args(["run", "--follow", "--poll-ms", "20", "--out"])
+        .arg(&out)
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut send = |text: &str| {
+        stdin.write_all(text.as_bytes()).expect("write");
+        stdin.flush().expect("flush");
+    };
+    send("ts,user,item,action\n1600000000000,u1,i1,view\n1600000000000,u1,i2,view\n");
+    send("1600000001000,u2,i1,view\n");
+    let text = wait_for_user(&out, "u2", &mut child);
+    assert!(
+        text.contains("\"user\":\"u2\",\"recs\":[{\"item\":\"i2\""),
+        "{text}"
+    );
+    send("1600000003000,u3,i1,");
+    std::thread::sleep(Duration::from_millis(200));
+    send("view\n");
+    wait_for_user(&out, "u3", &mut child);
+    sigterm(&child);
+    let done = child.wait_with_output().expect("it ends");
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "exit 0 after SIGTERM: {err}");
+    assert!(
+        err.contains("records   read 4 = accepted 4"),
+        "the summary: {err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
