@@ -416,7 +416,8 @@ fn garbled() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(byte, 0..600)
 }
 
-const HEADERS: [(Format, &str); 7] = [
+const HEADERS: [(Format, &str); 8] = [
+    (Format::Auto, ""),
     (Format::Taobao, ""),
     (Format::Native, "ts,user,item,action,category,price,quantity,session\n"),
     (Format::Jsonl, ""),
@@ -445,5 +446,36 @@ proptest! {
                 prop_assert!(acc.read <= lines);
             }
         }
+    }
+
+    #[test]
+    fn real_lines_garbled_are_all_accounted(
+        file in 0usize..5,
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..40),
+    ) {
+        let file = [TAOBAO_SLICE, TAOBAO_PREFIX, REES46, ML_100K, ML_SMALL][file];
+        let text = std::fs::read(data(file)).expect("read");
+        // The first 60 lines; the first one (a header or a record) stays intact.
+        let cut = text.iter().enumerate().filter(|(_, b)| **b == b'\n').nth(59).map_or(text.len(), |(i, _)| i + 1);
+        let head = text.iter().position(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let (first, rest) = text[..cut].split_at(head);
+        let mut body = rest.to_vec();
+        for (at, byte, op) in edits {
+            if body.is_empty() {
+                break;
+            }
+            let i = at.index(body.len());
+            match op {
+                0 => body[i] = byte,
+                1 => body.insert(i, byte),
+                _ => {
+                    body.remove(i);
+                }
+            }
+        }
+        let data = [first, &body[..]].concat();
+        let acc = read_all(&Settings::default(), &opts(Format::Auto), data).expect("the header is intact");
+        prop_assert_eq!(acc.read, acc.accepted + acc.rejected_total() + acc.duplicates);
+        prop_assert!(acc.read >= 19, "an edit joins at most two lines: {}", acc.read);
     }
 }
