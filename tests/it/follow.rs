@@ -1,5 +1,6 @@
 //! `run --follow`: events appended to a file while it runs reach the change stream,
-//! a truncated or rotated file is read again and reported, and SIGTERM ends it cleanly.
+//! a truncated or rotated file is read again and reported, a followed stdin streams,
+//! and SIGTERM ends a run cleanly (also a sorted replay).
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -146,4 +147,46 @@ fn a_followed_stdin_is_streamed_as_it_comes() {
         "the summary: {err}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn sigterm_during_a_sorted_replay_finishes_the_tick_and_reports() {
+    let out = std::env::temp_dir().join(format!("interestflow-stop-{}.jsonl", std::process::id()));
+    let udata = crate::inputs::data("movielens_ml-100k/u.data");
+    // MovieLens is sorted first, and its dense histories take minutes to replay.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_interestflow"))
+        .args(["run", "--batch", "256", "--out"])
+        .arg(&out)
+        .arg(&udata)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    wait_for_lines(&out, &mut child);
+    sigterm(&child);
+    let done = child.wait_with_output().expect("it ends");
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "exit 0 after SIGTERM: {err}");
+    assert!(
+        err.contains("records   read 100000 = accepted 100000"),
+        "{err}"
+    );
+    assert!(err.contains("not processed (stop signal)"), "{err}");
+    let text = std::fs::read_to_string(&out).expect("the stream");
+    assert!(text.ends_with('\n'), "flushed whole lines");
+    let _ = std::fs::remove_file(&out);
+}
+
+/// Waits (up to 60 s) until the change stream has some lines.
+fn wait_for_lines(out: &Path, child: &mut Child) {
+    let started = Instant::now();
+    while std::fs::metadata(out).map_or(0, |m| m.len()) == 0 {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the run ended early ({status})");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no output within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
