@@ -8,7 +8,11 @@ use clap::{Args, Parser, Subcommand};
 use crate::input::{ActionTable, ColumnMap, Format, SortMode, TsUnit};
 
 #[derive(Parser, Debug)]
-#[command(name = "interestflow", version, about = "Real-time user-interest graph and recommendations")]
+#[command(
+    name = "interestflow",
+    version,
+    about = "Real-time user-interest graph and recommendations"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -111,7 +115,10 @@ pub fn main() -> ExitCode {
         Err(e) => {
             let text = e.to_string();
             let first = text.lines().next().unwrap_or("invalid arguments");
-            eprintln!("interestflow: {} (see --help)", first.trim_start_matches("error: "));
+            eprintln!(
+                "interestflow: {} (see --help)",
+                first.trim_start_matches("error: ")
+            );
             return ExitCode::from(2);
         }
     };
@@ -131,5 +138,8 @@ pub fn main() -> ExitCode {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("INTERESTFLOW_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

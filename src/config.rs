@@ -10,7 +10,8 @@ pub fn load(file: Option<&Path>, overrides: &[String]) -> Result<Settings> {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("{}: cannot read the settings file", path.display()))?;
-            text.parse::<toml::Table>().with_context(|| format!("{}: not valid TOML", path.display()))?
+            text.parse::<toml::Table>()
+                .with_context(|| format!("{}: not valid TOML", path.display()))?
         }
         None => toml::Table::new(),
     };
@@ -25,8 +26,11 @@ pub fn load(file: Option<&Path>, overrides: &[String]) -> Result<Settings> {
             .unwrap_or_else(|| toml::Value::String(value.to_string()));
         table.insert(key.trim().to_string(), value);
     }
-    let settings: Settings =
-        table.try_into().map_err(|e: toml::de::Error| anyhow::anyhow!("settings: {}", e.message()))?;
-    settings.validate().map_err(|e| anyhow::anyhow!("settings: {e}"))?;
+    let settings: Settings = table
+        .try_into()
+        .map_err(|e: toml::de::Error| anyhow::anyhow!("settings: {}", e.message()))?;
+    settings
+        .validate()
+        .map_err(|e| anyhow::anyhow!("settings: {e}"))?;
     Ok(settings)
 }

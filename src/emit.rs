@@ -35,9 +35,21 @@ struct Counted {
 #[derive(Serialize)]
 #[serde(untagged)]
 enum Line<'a> {
-    Recs { tick: Time, user: String, recs: Vec<Scored> },
-    Fallback { tick: Time, user: String, fallback: &'a str, skip: Vec<String> },
-    Trending { tick: Time, trending: Vec<Counted> },
+    Recs {
+        tick: Time,
+        user: String,
+        recs: Vec<Scored>,
+    },
+    Fallback {
+        tick: Time,
+        user: String,
+        fallback: &'a str,
+        skip: Vec<String>,
+    },
+    Trending {
+        tick: Time,
+        trending: Vec<Counted>,
+    },
 }
 
 pub struct Emitter<W: Write> {
@@ -70,8 +82,13 @@ impl<W: Write> Emitter<W> {
         if touched.trending {
             let list = self.state.trending_list();
             if list != self.trending {
-                let trending =
-                    list.iter().map(|(i, s)| Counted { item: self.ids.id_of(*i), score: *s }).collect();
+                let trending = list
+                    .iter()
+                    .map(|(i, s)| Counted {
+                        item: self.ids.id_of(*i),
+                        score: *s,
+                    })
+                    .collect();
                 self.write(&Line::Trending { tick, trending })?;
                 self.trending = list;
             }
@@ -104,11 +121,17 @@ impl<W: Write> Emitter<W> {
 
     fn view_of(&self, user: Key) -> Option<UserView> {
         if let Some(list) = self.state.personal.get(&user) {
-            return Some(UserView::Personal(list.iter().map(|(s, i)| (*i, s.0)).collect()));
+            return Some(UserView::Personal(
+                list.iter().map(|(s, i)| (*i, s.0)).collect(),
+            ));
         }
         self.state.fallback.contains(&user).then(|| {
             let skips = self.state.skips.get(&user);
-            UserView::Fallback(skips.map(|s| s.iter().copied().collect()).unwrap_or_default())
+            UserView::Fallback(
+                skips
+                    .map(|s| s.iter().copied().collect())
+                    .unwrap_or_default(),
+            )
         })
     }
 
@@ -120,7 +143,10 @@ impl<W: Write> Emitter<W> {
                 user: user_id,
                 recs: list
                     .iter()
-                    .map(|(i, s)| Scored { item: self.ids.id_of(*i), score: *s as f64 / self.sim_scale })
+                    .map(|(i, s)| Scored {
+                        item: self.ids.id_of(*i),
+                        score: *s as f64 / self.sim_scale,
+                    })
                     .collect(),
             },
             Some(UserView::Fallback(skips)) => Line::Fallback {
@@ -129,7 +155,11 @@ impl<W: Write> Emitter<W> {
                 fallback: "trending",
                 skip: skips.iter().map(|i| self.ids.id_of(*i)).collect(),
             },
-            None => Line::Recs { tick, user: user_id, recs: Vec::new() },
+            None => Line::Recs {
+                tick,
+                user: user_id,
+                recs: Vec::new(),
+            },
         }
     }
 

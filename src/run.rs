@@ -46,16 +46,30 @@ pub fn run(args: &RunArgs) -> Result<()> {
                 SinkEvent::Frontier(_) => Ok(()),
             }
         };
-        exec::run(&settings, args.workers as usize, Observe::default(), &mut source, &mut sink)?
+        exec::run(
+            &settings,
+            args.workers as usize,
+            Observe::default(),
+            &mut source,
+            &mut sink,
+        )?
     };
     let lines = emitter.lines;
     let (_, state) = emitter.finish().context("cannot flush the change stream")?;
-    let summary =
-        Summary::new(ingest.accounting(), &state, lines, ticks, final_tick, &counters, started.elapsed());
+    let summary = Summary::new(
+        ingest.accounting(),
+        &state,
+        lines,
+        ticks,
+        final_tick,
+        &counters,
+        started.elapsed(),
+    );
     summary.print(args.workers);
     if let Some(path) = &args.stats {
         let text = serde_json::to_string_pretty(&summary)?;
-        std::fs::write(path, text + "\n").with_context(|| format!("{}: cannot write", path.display()))?;
+        std::fs::write(path, text + "\n")
+            .with_context(|| format!("{}: cannot write", path.display()))?;
     }
     Ok(())
 }
@@ -177,12 +191,18 @@ impl<'a> Batches<'a> {
     fn last(&mut self, arrivals: Vec<dataflows::model::Arrival>) -> Batch {
         self.done = true;
         let end = self.ingest.newest().map_or(0, |t| t + self.tick_ms);
-        Batch { arrivals, frontier: end.max(self.ingest.frontier()) }
+        Batch {
+            arrivals,
+            frontier: end.max(self.ingest.frontier()),
+        }
     }
 
     fn batch(&mut self, arrivals: Vec<dataflows::model::Arrival>) -> Batch {
         self.frontier = self.ingest.frontier();
-        Batch { arrivals, frontier: self.frontier }
+        Batch {
+            arrivals,
+            frontier: self.frontier,
+        }
     }
 }
 

@@ -47,9 +47,14 @@ impl Summary {
             users_on_trending: state.fallback.len(),
             output_lines,
             wall_seconds,
-            events_per_second: (accounting.accepted - accounting.unprocessed) as f64 / wall_seconds.max(1e-9),
+            events_per_second: (accounting.accepted - accounting.unprocessed) as f64
+                / wall_seconds.max(1e-9),
             peak_rss_mib: peak_rss_mib(),
-            keys_reevaluated: counters.all().into_iter().map(|(s, n)| (s.name().to_string(), n)).collect(),
+            keys_reevaluated: counters
+                .all()
+                .into_iter()
+                .map(|(s, n)| (s.name().to_string(), n))
+                .collect(),
         }
     }
 
@@ -65,14 +70,19 @@ impl Summary {
             "  recs      {} users with personal lists, {} on the trending list; {} output lines",
             self.users_with_recs, self.users_on_trending, self.output_lines
         );
-        let rss = self.peak_rss_mib.map_or("n/a".to_string(), |m| format!("{m:.0} MiB"));
+        let rss = self
+            .peak_rss_mib
+            .map_or("n/a".to_string(), |m| format!("{m:.0} MiB"));
         eprintln!(
             "  speed     {:.2} s wall, {:.0} events/s on {} worker(s), peak RSS {}",
             self.wall_seconds, self.events_per_second, workers, rss
         );
         let ticks = self.ticks_with_changes.max(1) as f64;
         for (stage, n) in &self.keys_reevaluated {
-            eprintln!("  keys      {stage:<18} {n:>10} re-evaluated ({:.1} per tick)", *n as f64 / ticks);
+            eprintln!(
+                "  keys      {stage:<18} {n:>10} re-evaluated ({:.1} per tick)",
+                *n as f64 / ticks
+            );
         }
     }
 }

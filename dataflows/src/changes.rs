@@ -83,17 +83,29 @@ impl State {
             let add = *diff > 0;
             match *change {
                 Change::History { user, item, weight } => {
-                    toggle(self.history.entry(user).or_default(), (Reverse(weight), item), add);
+                    toggle(
+                        self.history.entry(user).or_default(),
+                        (Reverse(weight), item),
+                        add,
+                    );
                     prune(&mut self.history, user);
                     touched.history_users.insert(user);
                 }
                 Change::Similar { item, other, steps } => {
-                    toggle(self.similar.entry(item).or_default(), (Reverse(steps), other), add);
+                    toggle(
+                        self.similar.entry(item).or_default(),
+                        (Reverse(steps), other),
+                        add,
+                    );
                     prune(&mut self.similar, item);
                     touched.items.insert(item);
                 }
                 Change::Personal { user, item, score } => {
-                    toggle(self.personal.entry(user).or_default(), (Reverse(score), item), add);
+                    toggle(
+                        self.personal.entry(user).or_default(),
+                        (Reverse(score), item),
+                        add,
+                    );
                     prune(&mut self.personal, user);
                     touched.users.insert(user);
                 }
@@ -124,14 +136,20 @@ impl State {
 
     /// The trending list, best first.
     pub fn trending_list(&self) -> Vec<(Key, Weight)> {
-        self.trending.iter().map(|(Reverse(s), i)| (*i, *s)).collect()
+        self.trending
+            .iter()
+            .map(|(Reverse(s), i)| (*i, *s))
+            .collect()
     }
 
     /// R(u), materialised: the personal list, or the trending list less the user's skips.
     pub fn recs_of(&self, user: Key, settings: &Settings) -> Option<RecList> {
         if let Some(list) = self.personal.get(&user) {
             let items = list.iter().map(|(Reverse(s), i)| (*i, *s)).collect();
-            return Some(RecList { items, fallback: false });
+            return Some(RecList {
+                items,
+                fallback: false,
+            });
         }
         if !self.fallback.contains(&user) {
             return None;
@@ -143,16 +161,23 @@ impl State {
             .filter(|(i, _)| !skips.is_some_and(|s| s.contains(i)))
             .take(settings.top_k)
             .collect();
-        (!items.is_empty()).then_some(RecList { items, fallback: true })
+        (!items.is_empty()).then_some(RecList {
+            items,
+            fallback: true,
+        })
     }
 
     /// The state as a snapshot (edges are not observed one by one: left empty).
     pub fn snapshot(&self, settings: &Settings) -> Snapshot {
         let flatten = |m: &BTreeMap<Key, BTreeSet<(Reverse<Weight>, Key)>>| {
-            m.iter().flat_map(|(k, s)| s.iter().map(move |(Reverse(w), j)| (*k, *j, *w))).collect()
+            m.iter()
+                .flat_map(|(k, s)| s.iter().map(move |(Reverse(w), j)| (*k, *j, *w)))
+                .collect()
         };
         let users = self.personal.keys().chain(self.fallback.iter());
-        let recs = users.filter_map(|u| self.recs_of(*u, settings).map(|r| (*u, r))).collect();
+        let recs = users
+            .filter_map(|u| self.recs_of(*u, settings).map(|r| (*u, r)))
+            .collect();
         Snapshot {
             edges: BTreeMap::new(),
             history: flatten(&self.history),

@@ -20,9 +20,16 @@ pub fn decayed_interest<'s>(events: Coll<'s, Event>, settings: &Settings) -> Col
         .flat_map(move |(ev, at, r)| {
             let a = weights.of(ev.action) as isize;
             let steps = steps.clone();
-            steps.into_iter().filter(move |_| a != 0).map(move |(age, delta)| {
-                ((ev.user, ev.item), clamp(ev.tick + age, at), r * a * delta as isize)
-            })
+            steps
+                .into_iter()
+                .filter(move |_| a != 0)
+                .map(move |(age, delta)| {
+                    (
+                        (ev.user, ev.item),
+                        clamp(ev.tick + age, at),
+                        r * a * delta as isize,
+                    )
+                })
         })
         .as_collection()
 }

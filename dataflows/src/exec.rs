@@ -97,7 +97,9 @@ pub fn run(
     let outcome = std::thread::scope(|s| {
         let feeder = s.spawn(move || feed(source, feeds));
         let collected = collect(out_rx, &counters, sink);
-        let fed = feeder.join().unwrap_or_else(|_| Err("the input reader panicked".into()));
+        let fed = feeder
+            .join()
+            .unwrap_or_else(|_| Err("the input reader panicked".into()));
         (fed, collected)
     });
     let joined = guards.join();
@@ -217,13 +219,28 @@ fn observed<'s>(out: Outputs<'s>, observe: Observe) -> Coll<'s, Change> {
         .map(|(user, (item, score))| Change::Personal { user, item, score })
         .concat(out.fallback.map(|user| Change::Fallback { user }))
         .concat(out.skips.map(|(user, item)| Change::Skip { user, item }))
-        .concat(out.trending.map(|(item, sum)| Change::Trending { item, sum }))
-        .concat(out.edge_count.count_total().map(|((), n)| Change::EdgeCount { edges: n as i64 }));
+        .concat(
+            out.trending
+                .map(|(item, sum)| Change::Trending { item, sum }),
+        )
+        .concat(
+            out.edge_count
+                .count_total()
+                .map(|((), n)| Change::EdgeCount { edges: n as i64 }),
+        );
     if observe.history {
-        all = all.concat(out.history.map(|(user, (item, weight))| Change::History { user, item, weight }));
+        all = all.concat(out.history.map(|(user, (item, weight))| Change::History {
+            user,
+            item,
+            weight,
+        }));
     }
     if observe.similar {
-        all = all.concat(out.similar.map(|(item, (other, steps))| Change::Similar { item, other, steps }));
+        all = all.concat(out.similar.map(|(item, (other, steps))| Change::Similar {
+            item,
+            other,
+            steps,
+        }));
     }
     all
 }

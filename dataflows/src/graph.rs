@@ -10,7 +10,10 @@ use crate::Coll;
 
 /// `((user, item), w)` for every pair whose accumulated weight is positive.
 pub fn edge_weights<'s>(interest: Coll<'s, (Key, Key)>) -> Coll<'s, ((Key, Key), Weight)> {
-    interest.count_total().filter(|(_, w)| *w > 0).map(|(pair, w)| (pair, w as Weight))
+    interest
+        .count_total()
+        .filter(|(_, w)| *w > 0)
+        .map(|(pair, w)| (pair, w as Weight))
 }
 
 /// `(user, W(u))`: the sum of a user's edge weights, for users with an edge.
@@ -27,5 +30,10 @@ pub fn history<'s>(
     len: usize,
     counters: SharedCounters,
 ) -> Coll<'s, (Key, (Key, Weight))> {
-    top_k(edges.map(|((user, item), w)| (user, (item, w))), len, Stage::History, counters)
+    top_k(
+        edges.map(|((user, item), w)| (user, (item, w))),
+        len,
+        Stage::History,
+        counters,
+    )
 }

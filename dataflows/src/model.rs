@@ -91,7 +91,13 @@ pub struct ActionWeights {
 
 impl Default for ActionWeights {
     fn default() -> Self {
-        ActionWeights { view: 1, favorite: 3, cart: 4, remove_cart: -4, purchase: 8 }
+        ActionWeights {
+            view: 1,
+            favorite: 3,
+            cart: 4,
+            remove_cart: -4,
+            purchase: 8,
+        }
     }
 }
 
@@ -157,7 +163,12 @@ impl Default for Settings {
             lateness_ms: 0,
             max_clock_skew_ms: MS_PER_DAY,
             weights: ActionWeights::default(),
-            decay_steps: vec![(0, 4), (MS_PER_DAY, 2), (7 * MS_PER_DAY, 1), (30 * MS_PER_DAY, 0)],
+            decay_steps: vec![
+                (0, 4),
+                (MS_PER_DAY, 2),
+                (7 * MS_PER_DAY, 1),
+                (30 * MS_PER_DAY, 0),
+            ],
             history_len: 100,
             sim_scale: 1000,
             similar_len: 20,
@@ -182,7 +193,11 @@ impl Settings {
 
     /// Decay multiplier for an event of age `age_ms` (§2); 0 past the last step.
     pub fn decay(&self, age_ms: u64) -> Weight {
-        self.decay_steps.iter().rev().find(|(age, _)| *age <= age_ms).map_or(0, |(_, m)| *m)
+        self.decay_steps
+            .iter()
+            .rev()
+            .find(|(age, _)| *age <= age_ms)
+            .map_or(0, |(_, m)| *m)
     }
 
     /// Checks the settings a user can get wrong; returns the reason.
@@ -200,7 +215,8 @@ impl Settings {
         if steps.iter().any(|s| s.1 < 0) {
             return Err("decay_steps multipliers must be >= 0".into());
         }
-        if self.sim_scale == 0 || self.top_k == 0 || self.history_len == 0 || self.similar_len == 0 {
+        if self.sim_scale == 0 || self.top_k == 0 || self.history_len == 0 || self.similar_len == 0
+        {
             return Err("sim_scale, top_k, history_len and similar_len must be positive".into());
         }
         if self.trending_depth < self.top_k {
@@ -214,8 +230,9 @@ impl Settings {
 /// anything else is 2^63 + (FNV-1a 64 of its bytes mod 2^63).
 pub fn key_of(id: &str) -> Key {
     const HIGH: u64 = 1 << 63;
-    let canonical =
-        !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && (id == "0" || !id.starts_with('0'));
+    let canonical = !id.is_empty()
+        && id.bytes().all(|b| b.is_ascii_digit())
+        && (id == "0" || !id.starts_with('0'));
     if canonical {
         if let Ok(n) = id.parse::<u64>() {
             if n < HIGH {

@@ -28,16 +28,29 @@ pub fn snapshot_at(settings: &Settings, arrivals: &[Arrival], t: Time) -> Snapsh
     let trending = trending(settings, &live, t);
     let purchased = recent_items(&live, t, Action::Purchase, settings.purchase_exclusion_ms);
     let dismissed = recent_items(&live, t, Action::Dismiss, settings.dismiss_exclusion_ms);
-    let exclusions = Exclusions { purchased: &purchased, dismissed: &dismissed, edges: &edges };
+    let exclusions = Exclusions {
+        purchased: &purchased,
+        dismissed: &dismissed,
+        edges: &edges,
+    };
     let recs = recommendations(settings, &edges, &history, &similar, &trending, &exclusions);
-    Snapshot { history: flatten(&history), similar: flatten(&similar), edges, trending, recs }
+    Snapshot {
+        history: flatten(&history),
+        similar: flatten(&similar),
+        edges,
+        trending,
+        recs,
+    }
 }
 
 /// The events of the arrivals that have entered by `t` (§1: `at <= t`).
 fn live_events(arrivals: &[Arrival], t: Time) -> Vec<Event> {
     let mut live = Vec::new();
     for a in arrivals {
-        assert!(a.at >= a.event.tick, "an arrival enters no earlier than its tick: {a:?}");
+        assert!(
+            a.at >= a.event.tick,
+            "an arrival enters no earlier than its tick: {a:?}"
+        );
         if a.at <= t {
             live.push(a.event);
         }
@@ -84,7 +97,10 @@ fn history(settings: &Settings, edges: &BTreeMap<(Key, Key), Weight>) -> BTreeMa
     for (&(u, i), &w) in edges {
         per_user.entry(u).or_default().push((i, w));
     }
-    per_user.into_iter().map(|(u, items)| (u, top_n(items, settings.history_len))).collect()
+    per_user
+        .into_iter()
+        .map(|(u, items)| (u, top_n(items, settings.history_len)))
+        .collect()
 }
 
 /// Floor integer square root, exact for every u128: the largest r with r*r <= x.
@@ -139,7 +155,10 @@ fn similarity(settings: &Settings, history: &BTreeMap<Key, Ranked>) -> BTreeMap<
             candidates.entry(i).or_default().push((j, steps));
         }
     }
-    candidates.into_iter().map(|(i, js)| (i, top_n(js, settings.similar_len))).collect()
+    candidates
+        .into_iter()
+        .map(|(i, js)| (i, top_n(js, settings.similar_len)))
+        .collect()
 }
 
 /// §7 trending: the `trending_depth` items of largest sum of a(action) over the events
@@ -151,7 +170,10 @@ fn trending(settings: &Settings, live: &[Event], t: Time) -> Ranked {
             *sums.entry(e.item).or_insert(0) += settings.weights.of(e.action);
         }
     }
-    top_n(sums.into_iter().filter(|&(_, s)| s > 0), settings.trending_depth)
+    top_n(
+        sums.into_iter().filter(|&(_, s)| s > 0),
+        settings.trending_depth,
+    )
 }
 
 /// Per user, the items with an event of `action` in the window of length `len` at `t`
@@ -221,7 +243,10 @@ fn fallback(settings: &Settings, u: Key, trending: &Ranked, exclusions: &Exclusi
         .take(settings.top_k)
         .copied()
         .collect();
-    RecList { items, fallback: true }
+    RecList {
+        items,
+        fallback: true,
+    }
 }
 
 /// §7: R(u) for every user with an edge; only non-empty lists are kept.
@@ -244,7 +269,10 @@ fn recommendations(
         let list = if kept.is_empty() {
             fallback(settings, u, trending, exclusions)
         } else {
-            RecList { items: top_n(kept, settings.top_k), fallback: false }
+            RecList {
+                items: top_n(kept, settings.top_k),
+                fallback: false,
+            }
         };
         if !list.items.is_empty() {
             recs.insert(u, list);

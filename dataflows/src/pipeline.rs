@@ -23,10 +23,22 @@ pub struct Outputs<'s> {
     pub edge_count: Coll<'s, ()>,
 }
 
-pub fn build<'s>(events: Coll<'s, Event>, settings: &Settings, counters: SharedCounters) -> Outputs<'s> {
+pub fn build<'s>(
+    events: Coll<'s, Event>,
+    settings: &Settings,
+    counters: SharedCounters,
+) -> Outputs<'s> {
     let interest = events::decayed_interest(events.clone(), settings);
-    let purchased = events::windowed(events.clone(), settings.purchase_exclusion_ms, events::is_purchase);
-    let dismissed = events::windowed(events.clone(), settings.dismiss_exclusion_ms, events::is_dismiss);
+    let purchased = events::windowed(
+        events.clone(),
+        settings.purchase_exclusion_ms,
+        events::is_purchase,
+    );
+    let dismissed = events::windowed(
+        events.clone(),
+        settings.dismiss_exclusion_ms,
+        events::is_dismiss,
+    );
     let trending_weight = events::windowed_item_weight(events, settings);
 
     let edges = graph::edge_weights(interest);
@@ -44,5 +56,13 @@ pub fn build<'s>(events: Coll<'s, Event>, settings: &Settings, counters: SharedC
     let fallback = recs::fallback_users(totals, personal.clone());
     let skips = recs::fallback_skips(fallback.clone(), purchased, trending.clone());
 
-    Outputs { history, similar, personal, fallback, skips, trending, edge_count: edges.map(|_| ()) }
+    Outputs {
+        history,
+        similar,
+        personal,
+        fallback,
+        skips,
+        trending,
+        edge_count: edges.map(|_| ()),
+    }
 }

@@ -22,11 +22,15 @@ pub fn item_knn_part<'s>(
     let sums = history
         .map(|(user, (j, w))| (j, (user, w)))
         .arrange_by_key()
-        .join_core(similar, |_j, &(user, w), &(i, sim)| Some(((user, i), w * sim)))
+        .join_core(similar, |_j, &(user, w), &(i, sim)| {
+            Some(((user, i), w * sim))
+        })
         .explode(|(pair, term)| Some((pair, term as isize)))
         .count_total();
     sums.map(|((user, i), sum)| (user, (i, sum as Weight)))
-        .join_map(totals, |&user, &(i, sum), &total| ((user, i), sum.div_euclid(total)))
+        .join_map(totals, |&user, &(i, sum), &total| {
+            ((user, i), sum.div_euclid(total))
+        })
 }
 
 /// The blended score `(A*a + B*b + G*g) div 100`; parts B and G are not built yet.
@@ -60,7 +64,12 @@ pub fn personal_recs<'s>(
     counters: SharedCounters,
 ) -> Coll<'s, (Key, (Key, Weight))> {
     let kept = scores.filter(|(_, score)| *score > 0).antijoin(excluded);
-    top_k(kept.map(|((user, i), s)| (user, (i, s))), settings.top_k, Stage::Recs, counters)
+    top_k(
+        kept.map(|((user, i), s)| (user, (i, s))),
+        settings.top_k,
+        Stage::Recs,
+        counters,
+    )
 }
 
 /// The shared trending list: the `trending_depth` items of largest positive
@@ -70,7 +79,10 @@ pub fn trending<'s>(
     settings: &Settings,
     counters: SharedCounters,
 ) -> Coll<'s, (Key, Weight)> {
-    let sums = windowed_weight.count_total().filter(|(_, s)| *s > 0).map(|(i, s)| (i, s as Weight));
+    let sums = windowed_weight
+        .count_total()
+        .filter(|(_, s)| *s > 0)
+        .map(|(i, s)| (i, s as Weight));
     global_top_k(sums, settings.trending_depth, TRENDING_BUCKETS, counters)
 }
 

@@ -9,7 +9,10 @@ use crate::topk::top_k;
 use crate::Coll;
 
 /// `((i, j), steps)` for every ordered pair with `sim(i,j) > 0` steps.
-pub fn similarity<'s>(history: Coll<'s, (Key, (Key, Weight))>, scale: u64) -> Coll<'s, ((Key, Key), Weight)> {
+pub fn similarity<'s>(
+    history: Coll<'s, (Key, (Key, Weight))>,
+    scale: u64,
+) -> Coll<'s, ((Key, Key), Weight)> {
     let norms = item_norms(history.clone()).arrange_by_key();
     co_occurrence(history)
         .map(|((i, j), c)| (i, (j, c)))
@@ -26,7 +29,12 @@ pub fn similar_items<'s>(
     len: usize,
     counters: SharedCounters,
 ) -> Coll<'s, (Key, (Key, Weight))> {
-    top_k(similarity.map(|((i, j), s)| (i, (j, s))), len, Stage::Similar, counters)
+    top_k(
+        similarity.map(|((i, j), s)| (i, (j, s))),
+        len,
+        Stage::Similar,
+        counters,
+    )
 }
 
 /// `((i, j), c(i,j))`: sum over users with both in H(u) of w(u,i) * w(u,j).
@@ -34,14 +42,18 @@ fn co_occurrence<'s>(history: Coll<'s, (Key, (Key, Weight))>) -> Coll<'s, ((Key,
     let by_user = history.arrange_by_key();
     by_user
         .clone()
-        .join_core(by_user, |_user, &(i, w_i), &(j, w_j)| (i != j).then_some(((i, j), w_i * w_j)))
+        .join_core(by_user, |_user, &(i, w_i), &(j, w_j)| {
+            (i != j).then_some(((i, j), w_i * w_j))
+        })
         .explode(|(pair, product)| Some((pair, product as isize)))
         .count_total()
 }
 
 /// `(i, n(i))`: sum over users with i in H(u) of w(u,i)^2.
 fn item_norms<'s>(history: Coll<'s, (Key, (Key, Weight))>) -> Coll<'s, (Key, isize)> {
-    history.explode(|(_, (i, w))| Some((i, (w * w) as isize))).count_total()
+    history
+        .explode(|(_, (i, w))| Some((i, (w * w) as isize)))
+        .count_total()
 }
 
 /// `isqrt((scale^2 * c^2) div (n_i * n_j))` in 128-bit integers: sim rounded down to steps.

@@ -15,8 +15,13 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub const ALL: [Stage; 5] =
-        [Stage::History, Stage::Similar, Stage::Recs, Stage::TrendingBucket, Stage::TrendingTop];
+    pub const ALL: [Stage; 5] = [
+        Stage::History,
+        Stage::Similar,
+        Stage::Recs,
+        Stage::TrendingBucket,
+        Stage::TrendingTop,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {

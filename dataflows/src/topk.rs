@@ -14,14 +14,13 @@ pub fn top_k<'s>(
     stage: Stage,
     counters: SharedCounters,
 ) -> Coll<'s, (Key, (Key, Weight))> {
-    scored.map(|(key, (id, score))| (key, (Reverse(score), id))).reduce_named(
-        stage.name(),
-        move |_key, input, output| {
+    scored
+        .map(|(key, (id, score))| (key, (Reverse(score), id)))
+        .reduce_named(stage.name(), move |_key, input, output| {
             counters.bump(stage);
             let best = input.iter().filter(|(_, r)| *r > 0).take(k);
             output.extend(best.map(|((Reverse(score), id), _)| ((*id, *score), 1)));
-        },
-    )
+        })
 }
 
 /// A global top-`k` over all ids, in two levels so that one change re-evaluates one
@@ -38,8 +37,13 @@ pub fn global_top_k<'s>(
         Stage::TrendingBucket,
         counters.clone(),
     );
-    top_k(per_bucket.map(|(_, winner)| (0, winner)), k, Stage::TrendingTop, counters)
-        .map(|(_, winner)| winner)
+    top_k(
+        per_bucket.map(|(_, winner)| (0, winner)),
+        k,
+        Stage::TrendingTop,
+        counters,
+    )
+    .map(|(_, winner)| winner)
 }
 
 /// A well-mixed bucket for an id (Fibonacci hashing), so numeric ids spread evenly.

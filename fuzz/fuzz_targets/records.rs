@@ -31,7 +31,10 @@ fuzz_target!(|data: &[u8]| {
     let mut opts = InputOptions::default();
     opts.schema.format = Some(format);
     if let Ok(acc) = read_all(&Settings::default(), &opts, input) {
-        assert_eq!(acc.read, acc.accepted + acc.rejected_total() + acc.duplicates);
+        assert_eq!(
+            acc.read,
+            acc.accepted + acc.rejected_total() + acc.duplicates
+        );
         assert!(acc.read <= body.len() as u64 + 2);
     }
 });

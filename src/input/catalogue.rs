@@ -32,20 +32,33 @@ impl Catalogue {
         let name = path.display().to_string();
         let reader = open_path(path, &Arc::new(AtomicU64::new(0)))?.reader;
         let mut lines = reader.split(b'\n');
-        let read_err = |line, err| InputError::Read { file: name.clone(), line, err };
+        let read_err = |line, err| InputError::Read {
+            file: name.clone(),
+            line,
+            err,
+        };
         let header = match lines.next() {
             Some(h) => h.map_err(|e| read_err(1, e))?,
-            None => return Err(InputError::Catalogue { file: name, what: "empty".into() }),
+            None => {
+                return Err(InputError::Catalogue {
+                    file: name,
+                    what: "empty".into(),
+                })
+            }
         };
         let header = String::from_utf8_lossy(&header).trim().to_lowercase();
-        let names: Vec<String> =
-            split(&header, ',').map(|f| f.into_iter().map(|c| c.into_owned()).collect()).unwrap_or_default();
+        let names: Vec<String> = split(&header, ',')
+            .map(|f| f.into_iter().map(|c| c.into_owned()).collect())
+            .unwrap_or_default();
         if names.len() < 2 {
             let what = format!("header `{header}` does not name an item and a category column");
             return Err(InputError::Catalogue { file: name, what });
         }
         let find = |wanted: &[&str], default| {
-            names.iter().position(|n| wanted.contains(&n.as_str())).unwrap_or(default)
+            names
+                .iter()
+                .position(|n| wanted.contains(&n.as_str()))
+                .unwrap_or(default)
         };
         let (item_col, cat_col) = (find(&ITEM_NAMES, 0), find(&CATEGORY_NAMES, 1));
         let mut map = HashMap::new();

@@ -10,15 +10,27 @@ pub enum InputError {
     #[error("{file}: not a regular file")]
     NotAFile { file: String },
     #[error("{file}: read error at line {line}: {err}")]
-    Read { file: String, line: u64, err: std::io::Error },
+    Read {
+        file: String,
+        line: u64,
+        err: std::io::Error,
+    },
     #[error("{file}: header is `{found}`, expected {expected}")]
-    Header { file: String, found: String, expected: String },
+    Header {
+        file: String,
+        found: String,
+        expected: String,
+    },
     #[error("{file}: looks like a header line; taobao files have none")]
     LooksLikeHeader { file: String },
     #[error("{file}: cannot tell the format from the first line `{first}`; name it with --format, or map the columns with --map")]
     Unrecognised { file: String, first: String },
     #[error("{file}: the header has no column `{column}` named by --map; it is `{header}`")]
-    MissingColumn { file: String, column: String, header: String },
+    MissingColumn {
+        file: String,
+        column: String,
+        header: String,
+    },
     #[error("{file}: {what}")]
     Option { file: String, what: String },
     #[error("{file}: empty; --follow needs its first line to tell the format and header")]

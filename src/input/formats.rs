@@ -93,7 +93,10 @@ pub(crate) fn parse<'a>(schema: &Schema, line: &'a str) -> Result<RawEvent<'a>, 
 /// Each role's field; an absent role is an empty field.
 fn pick<'a>(fields: Vec<Cow<'a, str>>, cols: &[Option<usize>; 8]) -> [Cow<'a, str>; 8] {
     let mut fields: Vec<Option<Cow<'a, str>>> = fields.into_iter().map(Some).collect();
-    cols.map(|c| c.and_then(|c| fields.get_mut(c).and_then(Option::take)).unwrap_or_default())
+    cols.map(|c| {
+        c.and_then(|c| fields.get_mut(c).and_then(Option::take))
+            .unwrap_or_default()
+    })
 }
 
 /// A JSON object's fields by key: strings as they are, numbers as written, null or an
@@ -131,7 +134,13 @@ fn build<'a>(schema: &Schema, fields: [Cow<'a, str>; 8]) -> Result<RawEvent<'a>,
     check_price(&price)?;
     check_quantity(&quantity)?;
     let category = Some(category).filter(|c| !c.is_empty());
-    Ok(RawEvent { ts_ms, user, item, action, category })
+    Ok(RawEvent {
+        ts_ms,
+        user,
+        item,
+        action,
+        category,
+    })
 }
 
 /// A MovieLens rating `1`..`5` (`0.5` steps, e.g. `3.5`) as `Action::Rating(halves)`.

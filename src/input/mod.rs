@@ -180,7 +180,11 @@ impl Ingest {
             self.progress.finish();
             self.log_end();
         }
-        Ok(if exhausted && out.is_empty() { None } else { Some(out) })
+        Ok(if exhausted && out.is_empty() {
+            None
+        } else {
+            Some(out)
+        })
     }
 
     /// Reads the sources in order (round robin when following) up to `max` events, or
@@ -223,7 +227,13 @@ impl Ingest {
                 let Next::Line(line, offset) = src.next_line()? else {
                     break;
                 };
-                events.extend(take_line(&mut self.state, &mut self.rejects, src, line, offset)?);
+                events.extend(take_line(
+                    &mut self.state,
+                    &mut self.rejects,
+                    src,
+                    line,
+                    offset,
+                )?);
                 self.count_line();
             }
         }
@@ -237,12 +247,15 @@ impl Ingest {
         self.lines += 1;
         if self.lines.is_multiple_of(REPORT_EVERY) {
             let bytes = self.sources.iter().map(Source::raw_bytes).sum();
-            self.progress.report(bytes, &self.state.acc, self.state.newest());
+            self.progress
+                .report(bytes, &self.state.acc, self.state.newest());
         }
     }
 
     fn stopped(&self) -> bool {
-        self.stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed))
+        self.stop
+            .as_ref()
+            .is_some_and(|s| s.load(Ordering::Relaxed))
     }
 
     fn log_end(&self) {
@@ -277,7 +290,8 @@ impl Ingest {
             return Vec::new();
         };
         let newest = self.state.newest();
-        let (now, rest): (Vec<Event>, Vec<Event>) = events.partition(|e| newest.is_some_and(|n| e.tick <= n));
+        let (now, rest): (Vec<Event>, Vec<Event>) =
+            events.partition(|e| newest.is_some_and(|n| e.tick <= n));
         self.state.acc.unprocessed += rest.len() as u64;
         now.into_iter().map(|e| self.state.arrive(e)).collect()
     }
@@ -324,7 +338,11 @@ impl Ingest {
 /// error: the input could not be opened, e.g. a bad header); for the fuzz target and
 /// the property tests.
 #[doc(hidden)]
-pub fn read_all(settings: &Settings, opts: &InputOptions, data: Vec<u8>) -> anyhow::Result<Accounting> {
+pub fn read_all(
+    settings: &Settings,
+    opts: &InputOptions,
+    data: Vec<u8>,
+) -> anyhow::Result<Accounting> {
     let origin = Origin::Reader("data".into(), Box::new(std::io::Cursor::new(data)));
     let mut ingest = Ingest::open_with(settings, opts, vec![origin], None)?;
     while ingest.next_batch(1024)?.is_some() {}
@@ -348,7 +366,8 @@ fn take_line(
         Outcome::Duplicate => Ok(None),
         Outcome::Rejected(reason) => {
             if let Some(sink) = rejects {
-                sink.write(&src.name, line, offset, reason.as_str(), bytes).map_err(InputError::Rejects)?;
+                sink.write(&src.name, line, offset, reason.as_str(), bytes)
+                    .map_err(InputError::Rejects)?;
             }
             Ok(None)
         }

@@ -4,25 +4,35 @@
 use dataflows::model::Action;
 
 use super::formats::split;
-use super::schema::{ActionTable, Actions, ColumnMap, Format, Layout, Schema, TsUnit, REQUIRED, ROLES};
+use super::schema::{
+    ActionTable, Actions, ColumnMap, Format, Layout, Schema, TsUnit, REQUIRED, ROLES,
+};
 use super::InputError;
 
 pub(crate) const REES46_HEADER: &str =
     "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session";
 pub(crate) const RETAILROCKET_HEADER: &str = "timestamp,visitorid,event,itemid,transactionid";
 pub(crate) const ML_RATINGS_HEADER: &str = "userId,movieId,rating,timestamp";
-pub(crate) const NATIVE_EXPECTED: &str = "ts,user,item,action[,category,price,quantity,session] (any order)";
+pub(crate) const NATIVE_EXPECTED: &str =
+    "ts,user,item,action[,category,price,quantity,session] (any order)";
 
-const TAOBAO: &[(&str, Action)] =
-    &[("pv", Action::View), ("fav", Action::Favorite), ("cart", Action::Cart), ("buy", Action::Purchase)];
+const TAOBAO: &[(&str, Action)] = &[
+    ("pv", Action::View),
+    ("fav", Action::Favorite),
+    ("cart", Action::Cart),
+    ("buy", Action::Purchase),
+];
 const REES46: &[(&str, Action)] = &[
     ("view", Action::View),
     ("cart", Action::Cart),
     ("remove_from_cart", Action::RemoveCart),
     ("purchase", Action::Purchase),
 ];
-const RETAILROCKET: &[(&str, Action)] =
-    &[("view", Action::View), ("addtocart", Action::Cart), ("transaction", Action::Purchase)];
+const RETAILROCKET: &[(&str, Action)] = &[
+    ("view", Action::View),
+    ("addtocart", Action::Cart),
+    ("transaction", Action::Purchase),
+];
 
 /// What the command line says about the schema, for every file.
 #[derive(Clone, Debug, Default)]
@@ -53,7 +63,11 @@ fn cols(pairs: &[(usize, usize)]) -> [Option<usize>; 8] {
 }
 
 fn csv(sep: char, width: usize, pairs: &[(usize, usize)]) -> Layout {
-    Layout::Csv { sep, width: Some(width), cols: cols(pairs) }
+    Layout::Csv {
+        sep,
+        width: Some(width),
+        cols: cols(pairs),
+    }
 }
 
 // Role indices, as in `ROLES`.
@@ -66,14 +80,26 @@ const PRICE: usize = 5;
 const SESSION: usize = 7;
 
 fn taobao() -> Schema {
-    let layout = csv(',', 5, &[(USER, 0), (ITEM, 1), (CATEGORY, 2), (ACTION, 3), (TS, 4)]);
+    let layout = csv(
+        ',',
+        5,
+        &[(USER, 0), (ITEM, 1), (CATEGORY, 2), (ACTION, 3), (TS, 4)],
+    );
     let mut s = Schema::new("taobao", layout, TsUnit::S, Actions::Preset(TAOBAO));
     s.unsorted = true;
     s
 }
 
 fn rees46() -> Schema {
-    let pairs = [(TS, 0), (ACTION, 1), (ITEM, 2), (CATEGORY, 3), (PRICE, 6), (USER, 7), (SESSION, 8)];
+    let pairs = [
+        (TS, 0),
+        (ACTION, 1),
+        (ITEM, 2),
+        (CATEGORY, 3),
+        (PRICE, 6),
+        (USER, 7),
+        (SESSION, 8),
+    ];
     let layout = csv(',', 9, &pairs);
     let mut s = Schema::new("rees46", layout, TsUnit::Rfc3339, Actions::Preset(REES46));
     s.header_text = Some(REES46_HEADER.into());
@@ -82,7 +108,12 @@ fn rees46() -> Schema {
 
 fn retailrocket() -> Schema {
     let layout = csv(',', 5, &[(TS, 0), (USER, 1), (ACTION, 2), (ITEM, 3)]);
-    let mut s = Schema::new("retailrocket", layout, TsUnit::Ms, Actions::Preset(RETAILROCKET));
+    let mut s = Schema::new(
+        "retailrocket",
+        layout,
+        TsUnit::Ms,
+        Actions::Preset(RETAILROCKET),
+    );
     s.header_text = Some(RETAILROCKET_HEADER.into());
     s.unsorted = true;
     s
@@ -119,7 +150,11 @@ fn native(file: &str, line: &str, unit: TsUnit) -> Result<Schema, InputError> {
     if out[..REQUIRED].iter().any(Option::is_none) {
         return Err(bad());
     }
-    let layout = Layout::Csv { sep: ',', width: Some(names.len()), cols: out };
+    let layout = Layout::Csv {
+        sep: ',',
+        width: Some(names.len()),
+        cols: out,
+    };
     let mut s = Schema::new("native", layout, unit, Actions::Canonical);
     s.header_text = Some(line.to_string());
     Ok(s)
@@ -143,14 +178,22 @@ fn mapped_csv(file: &str, line: &str, map: &ColumnMap, unit: TsUnit) -> Result<S
     let mut out = [None; 8];
     for (role, wanted) in map.names.iter().enumerate() {
         let Some(wanted) = wanted else { continue };
-        let col = names.iter().position(|n| n == wanted).ok_or_else(|| InputError::MissingColumn {
-            file: file.to_string(),
-            column: wanted.clone(),
-            header: quote(line),
-        })?;
+        let col =
+            names
+                .iter()
+                .position(|n| n == wanted)
+                .ok_or_else(|| InputError::MissingColumn {
+                    file: file.to_string(),
+                    column: wanted.clone(),
+                    header: quote(line),
+                })?;
         out[role] = Some(col);
     }
-    let layout = Layout::Csv { sep: ',', width: Some(names.len()), cols: out };
+    let layout = Layout::Csv {
+        sep: ',',
+        width: Some(names.len()),
+        cols: out,
+    };
     let mut s = Schema::new("mapped", layout, unit, Actions::Canonical);
     s.header_text = Some(line.to_string());
     Ok(s)
@@ -177,11 +220,15 @@ fn looks_udata(line: &str) -> bool {
 /// Whether a first line is a header: at least two fields, each a word starting with a
 /// letter (a real record's timestamp is a number).
 pub(crate) fn looks_like_header(line: &str) -> bool {
-    let fields: Vec<&str> = line.split(',').map(|f| f.trim().trim_matches('"')).collect();
+    let fields: Vec<&str> = line
+        .split(',')
+        .map(|f| f.trim().trim_matches('"'))
+        .collect();
     fields.len() >= 2
         && fields.iter().all(|f| {
             f.starts_with(|c: char| c.is_ascii_alphabetic())
-                && f.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ' ' | '-' | '.'))
+                && f.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ' ' | '-' | '.'))
         })
 }
 
@@ -191,7 +238,8 @@ pub(crate) fn resolve(opts: &SchemaOptions, file: &str, first: &str) -> Result<S
     if format == Format::Auto && opts.map.is_none() {
         format = detect(file, first)?;
     }
-    let custom = matches!(format, Format::Auto | Format::Native | Format::Jsonl) || opts.map.is_some();
+    let custom =
+        matches!(format, Format::Auto | Format::Native | Format::Jsonl) || opts.map.is_some();
     if opts.map.is_some() && !matches!(format, Format::Auto | Format::Native | Format::Jsonl) {
         return Err(InputError::Option {
             file: file.into(),
@@ -218,7 +266,9 @@ pub(crate) fn resolve(opts: &SchemaOptions, file: &str, first: &str) -> Result<S
             taobao()
         }
         (Format::Rees46, None) => expect_header(file, first, REES46_HEADER, rees46())?,
-        (Format::Retailrocket, None) => expect_header(file, first, RETAILROCKET_HEADER, retailrocket())?,
+        (Format::Retailrocket, None) => {
+            expect_header(file, first, RETAILROCKET_HEADER, retailrocket())?
+        }
         (Format::Movielens, None) => movielens_of(file, first)?,
     };
     if let Some(table) = &opts.actions {
@@ -227,11 +277,20 @@ pub(crate) fn resolve(opts: &SchemaOptions, file: &str, first: &str) -> Result<S
     Ok(schema)
 }
 
-fn expect_header(file: &str, first: &str, header: &str, schema: Schema) -> Result<Schema, InputError> {
+fn expect_header(
+    file: &str,
+    first: &str,
+    header: &str,
+    schema: Schema,
+) -> Result<Schema, InputError> {
     if first.trim() == header {
         return Ok(schema);
     }
-    Err(InputError::Header { file: file.into(), found: quote(first), expected: header.into() })
+    Err(InputError::Header {
+        file: file.into(),
+        found: quote(first),
+        expected: header.into(),
+    })
 }
 
 fn movielens_of(file: &str, first: &str) -> Result<Schema, InputError> {
@@ -243,7 +302,9 @@ fn movielens_of(file: &str, first: &str) -> Result<Schema, InputError> {
         Err(InputError::Header {
             file: file.into(),
             found: quote(first),
-            expected: format!("`{ML_RATINGS_HEADER}` (ratings.csv) or a tab-separated u.data record"),
+            expected: format!(
+                "`{ML_RATINGS_HEADER}` (ratings.csv) or a tab-separated u.data record"
+            ),
         })
     }
 }
@@ -264,7 +325,10 @@ fn detect(file: &str, first: &str) -> Result<Format, InputError> {
     } else if header_names(line).is_some_and(|n| n.iter().all(|c| ROLES.contains(&c.as_str()))) {
         Format::Native
     } else {
-        return Err(InputError::Unrecognised { file: file.into(), first: quote(first) });
+        return Err(InputError::Unrecognised {
+            file: file.into(),
+            first: quote(first),
+        });
     };
     tracing::debug!(file, ?format, "format recognised");
     Ok(format)

@@ -21,17 +21,26 @@ impl Progress {
     /// `total`: the input files' size in bytes, when known (a bar needs it).
     pub(crate) fn new(bar: bool, total: Option<u64>) -> Progress {
         let bar = total.filter(|_| bar).map(|total| {
-            let style = ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {msg} ETA {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar());
+            let style =
+                ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {msg} ETA {eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar());
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
             bar.set_style(style);
             bar
         });
-        Progress { bar, started: Instant::now(), last: Instant::now() }
+        Progress {
+            bar,
+            started: Instant::now(),
+            last: Instant::now(),
+        }
     }
 
     pub(crate) fn report(&mut self, bytes: u64, acc: &Accounting, newest: Option<Time>) {
-        let every = if self.bar.is_some() { BAR_EVERY } else { LOG_EVERY };
+        let every = if self.bar.is_some() {
+            BAR_EVERY
+        } else {
+            LOG_EVERY
+        };
         if self.last.elapsed() < every {
             return;
         }

@@ -76,7 +76,12 @@ impl LiveStdin {
                 }
             }
         });
-        LiveStdin { rx, chunk: Vec::new(), pos: 0, first_line: false }
+        LiveStdin {
+            rx,
+            chunk: Vec::new(),
+            pos: 0,
+            first_line: false,
+        }
     }
 }
 
@@ -166,20 +171,37 @@ pub(crate) struct Opened {
 /// Opens a file (not a directory) or stdin as a decoded reader.
 pub(crate) fn open_path(path: &Path, raw: &Arc<AtomicU64>) -> Result<Opened, InputError> {
     let name = path.display().to_string();
-    let open_err = |err| InputError::Open { file: name.clone(), err };
+    let open_err = |err| InputError::Open {
+        file: name.clone(),
+        err,
+    };
     if path == Path::new("-") {
-        let counted = Counting { inner: std::io::stdin(), count: raw.clone() };
+        let counted = Counting {
+            inner: std::io::stdin(),
+            count: raw.clone(),
+        };
         let (reader, codec) = decoded(counted).map_err(open_err)?;
-        return Ok(Opened { reader, codec, file: None });
+        return Ok(Opened {
+            reader,
+            codec,
+            file: None,
+        });
     }
     let file = File::open(path).map_err(open_err)?;
     if file.metadata().map_err(open_err)?.is_dir() {
         return Err(InputError::NotAFile { file: name });
     }
     let keep = file.try_clone().map_err(open_err)?;
-    let counted = Counting { inner: file, count: raw.clone() };
+    let counted = Counting {
+        inner: file,
+        count: raw.clone(),
+    };
     let (reader, codec) = decoded(counted).map_err(open_err)?;
-    Ok(Opened { reader, codec, file: Some(keep) })
+    Ok(Opened {
+        reader,
+        codec,
+        file: Some(keep),
+    })
 }
 
 impl Source {
@@ -195,24 +217,47 @@ impl Source {
         let live = follow && matches!(&origin, Origin::Path(p) if p == Path::new("-"));
         let (name, reader, codec, file, path) = match origin {
             Origin::Path(path) if live => {
-                let counted = Counting { inner: LiveStdin::spawn(), count: raw.clone() };
+                let counted = Counting {
+                    inner: LiveStdin::spawn(),
+                    count: raw.clone(),
+                };
                 let reader = Box::new(BufReader::with_capacity(BUF, counted));
-                (path.display().to_string(), reader as Box<dyn BufRead + Send>, None, None, None)
+                (
+                    path.display().to_string(),
+                    reader as Box<dyn BufRead + Send>,
+                    None,
+                    None,
+                    None,
+                )
             }
             Origin::Path(path) => {
                 let o = open_path(&path, &raw)?;
-                (path.display().to_string(), o.reader, o.codec, o.file, Some(path))
+                (
+                    path.display().to_string(),
+                    o.reader,
+                    o.codec,
+                    o.file,
+                    Some(path),
+                )
             }
             Origin::Reader(name, r) => {
-                let counted = Counting { inner: r, count: raw.clone() };
-                let (reader, codec) =
-                    decoded(counted).map_err(|err| InputError::Open { file: name.clone(), err })?;
+                let counted = Counting {
+                    inner: r,
+                    count: raw.clone(),
+                };
+                let (reader, codec) = decoded(counted).map_err(|err| InputError::Open {
+                    file: name.clone(),
+                    err,
+                })?;
                 (name, reader, codec, None, None)
             }
         };
         let meta = file.as_ref().and_then(|f| f.metadata().ok());
         let follow = match (follow, codec, &meta, path) {
-            (true, None, Some(m), Some(path)) => Some(Follow { path, id: (m.dev(), m.ino()) }),
+            (true, None, Some(m), Some(path)) => Some(Follow {
+                path,
+                id: (m.dev(), m.ino()),
+            }),
             (true, _, _, _) if live => None,
             (true, _, _, _) => {
                 tracing::warn!(file = %name, "not a plain file: read to its end, not followed");
@@ -281,7 +326,11 @@ impl Source {
                     return Ok(Next::Waiting);
                 }
                 Err(err) => {
-                    return Err(InputError::Read { file: self.name.clone(), line: self.lines + 1, err })
+                    return Err(InputError::Read {
+                        file: self.name.clone(),
+                        line: self.lines + 1,
+                        err,
+                    })
                 }
                 Ok(_) => {}
             }
@@ -357,9 +406,14 @@ impl Source {
         };
         self.raw.store(0, Ordering::Relaxed);
         let Opened { reader, file, .. } = open_path(&follow.path, &self.raw)?;
-        let id = file.and_then(|f| f.metadata().ok()).map_or((0, 0), |m| (m.dev(), m.ino()));
+        let id = file
+            .and_then(|f| f.metadata().ok())
+            .map_or((0, 0), |m| (m.dev(), m.ino()));
         self.reader = reader;
-        self.follow = Some(Follow { path: follow.path, id });
+        self.follow = Some(Follow {
+            path: follow.path,
+            id,
+        });
         self.lines = 0;
         self.offset = 0;
         self.skip_header = self.schema.header_text.is_some();

@@ -24,7 +24,10 @@ pub(crate) struct RejectSink {
 
 impl RejectSink {
     pub(crate) fn new(out: Box<dyn Write + Send>) -> RejectSink {
-        RejectSink { out: BufWriter::new(out), dirty: false }
+        RejectSink {
+            out: BufWriter::new(out),
+            dirty: false,
+        }
     }
 
     pub(crate) fn write(
@@ -36,7 +39,13 @@ impl RejectSink {
         raw: &[u8],
     ) -> std::io::Result<()> {
         let cut = raw.get(..RAW_MAX).unwrap_or(raw);
-        let rec = RejectLine { file, line, offset, reason, raw: String::from_utf8_lossy(cut) };
+        let rec = RejectLine {
+            file,
+            line,
+            offset,
+            reason,
+            raw: String::from_utf8_lossy(cut),
+        };
         serde_json::to_writer(&mut self.out, &rec)?;
         self.out.write_all(b"\n")?;
         self.dirty = true;

@@ -49,8 +49,9 @@ pub enum SortMode {
 }
 
 /// The parts of an event, in the order of the native columns.
-pub(crate) const ROLES: [&str; 8] =
-    ["ts", "user", "item", "action", "category", "price", "quantity", "session"];
+pub(crate) const ROLES: [&str; 8] = [
+    "ts", "user", "item", "action", "category", "price", "quantity", "session",
+];
 /// The first four roles are required.
 pub(crate) const REQUIRED: usize = 4;
 
@@ -108,7 +109,9 @@ impl FromStr for ColumnMap {
     fn from_str(s: &str) -> Result<Self, String> {
         let mut map = ColumnMap::default();
         for pair in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (role, name) = pair.split_once('=').ok_or_else(|| format!("`{pair}` is not ROLE=COLUMN"))?;
+            let (role, name) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("`{pair}` is not ROLE=COLUMN"))?;
             let (role, name) = (role.trim(), name.trim());
             let slot = ROLES
                 .iter()
@@ -136,8 +139,9 @@ impl FromStr for ActionTable {
     fn from_str(s: &str) -> Result<Self, String> {
         let mut table = HashMap::new();
         for pair in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (name, action) =
-                pair.split_once('=').ok_or_else(|| format!("`{pair}` is not NAME=ACTION"))?;
+            let (name, action) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("`{pair}` is not NAME=ACTION"))?;
             let action = Action::parse(action.trim())
                 .ok_or_else(|| format!("`{}` is not an action", action.trim()))?;
             table.insert(name.trim().to_string(), action);
@@ -149,13 +153,26 @@ impl FromStr for ActionTable {
 impl Schema {
     /// A schema of the canonical actions and no aliases.
     pub(crate) fn new(name: &'static str, layout: Layout, ts: TsUnit, actions: Actions) -> Self {
-        Schema { name, layout, header_text: None, ts, actions, aliases: HashMap::new(), unsorted: false }
+        Schema {
+            name,
+            layout,
+            header_text: None,
+            ts,
+            actions,
+            aliases: HashMap::new(),
+            unsorted: false,
+        }
     }
 
     /// Stands in until a source's first line is read.
     pub(crate) fn placeholder() -> Self {
         let keys = Default::default();
-        Schema::new("none", Layout::Json { keys }, TsUnit::Ms, Actions::Canonical)
+        Schema::new(
+            "none",
+            Layout::Json { keys },
+            TsUnit::Ms,
+            Actions::Canonical,
+        )
     }
 
     /// The action a field names.

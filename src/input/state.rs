@@ -71,7 +71,9 @@ impl State {
     /// (max tick seen) - lateness, saturating, or the quiet-input floor if later; 0
     /// before any event.
     pub(crate) fn frontier(&self) -> Time {
-        let by_events = self.max_tick.map_or(0, |m| m.saturating_sub(self.settings.lateness_ms));
+        let by_events = self
+            .max_tick
+            .map_or(0, |m| m.saturating_sub(self.settings.lateness_ms));
         by_events.max(self.floor)
     }
 
@@ -109,7 +111,11 @@ impl State {
                 Outcome::Duplicate
             }
             Err(reason) => {
-                *self.acc.rejected.entry(reason.as_str().to_owned()).or_default() += 1;
+                *self
+                    .acc
+                    .rejected
+                    .entry(reason.as_str().to_owned())
+                    .or_default() += 1;
                 Outcome::Rejected(reason)
             }
         }
@@ -148,7 +154,13 @@ impl State {
         if self.items.insert(item) {
             self.acc.items += 1;
         }
-        Ok(Some(Event { tick: self.settings.tick_of(raw.ts_ms), user, item, action: raw.action, category }))
+        Ok(Some(Event {
+            tick: self.settings.tick_of(raw.ts_ms),
+            user,
+            item,
+            action: raw.action,
+            category,
+        }))
     }
 
     /// The event's arrival time under the frontier of the events before it; counts it
@@ -162,7 +174,10 @@ impl State {
             self.max_tick = Some(event.tick);
             self.newest_at = Some(Instant::now());
         }
-        Arrival { event, at: event.tick.max(frontier) }
+        Arrival {
+            event,
+            at: event.tick.max(frontier),
+        }
     }
 
     /// The key of `id`, checking that a non-numeric key is not already another id's
@@ -173,7 +188,11 @@ impl State {
             return Ok(key);
         }
         if let Some((_, other)) = new_ids.iter().find(|(k, _)| *k == key) {
-            return if *other == id { Ok(key) } else { Err(Reason::KeyCollision) };
+            return if *other == id {
+                Ok(key)
+            } else {
+                Err(Reason::KeyCollision)
+            };
         }
         match self.dictionary.holds(key, id) {
             Some(true) => Ok(key),

@@ -26,7 +26,10 @@ fn text_time(s: &str) -> Option<u64> {
     }
     let num = |from: usize, len: usize| -> Option<i64> {
         let part = s.get(from..from + len)?;
-        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok()).flatten()
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())
+            .flatten()
     };
     let seps = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')];
     if seps.iter().any(|(i, c)| b[*i] != *c) {
@@ -34,7 +37,8 @@ fn text_time(s: &str) -> Option<u64> {
     }
     let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
     let (h, mi, sec) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
-    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60 {
+    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60
+    {
         return None;
     }
     let (ms, rest) = fraction(s.get(19..)?)?;

@@ -9,7 +9,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn append(path: &Path, text: &str) {
-    let mut f = OpenOptions::new().append(true).open(path).expect("the log opens");
+    let mut f = OpenOptions::new()
+        .append(true)
+        .open(path)
+        .expect("the log opens");
     f.write_all(text.as_bytes()).expect("append");
 }
 
@@ -34,7 +37,10 @@ fn wait_for_user(out: &Path, user: &str, child: &mut Child) -> String {
 }
 
 fn sigterm(child: &Child) {
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
     assert!(status.success());
 }
 
@@ -61,13 +67,19 @@ fn appended_events_reach_the_stream_and_sigterm_ends_cleanly() {
         .spawn()
         .expect("the binary starts");
     let text = wait_for_user(&out, "u2", &mut child);
-    assert!(text.contains("\"user\":\"u2\",\"recs\":[{\"item\":\"i2\""), "{text}");
+    assert!(
+        text.contains("\"user\":\"u2\",\"recs\":[{\"item\":\"i2\""),
+        "{text}"
+    );
     // Appended in two writes: the first part of the line waits for its newline.
     append(&log, "1600000003000,u3,");
     std::thread::sleep(Duration::from_millis(300));
     append(&log, "i1,view\n");
     let text = wait_for_user(&out, "u3", &mut child);
-    assert!(text.contains("\"user\":\"u3\",\"recs\":[{\"item\":\"i2\""), "{text}");
+    assert!(
+        text.contains("\"user\":\"u3\",\"recs\":[{\"item\":\"i2\""),
+        "{text}"
+    );
     // Truncated and written anew: read again from the start, header skipped.
     std::fs::write(&log, "ts,user,item,action\n1600000009000,u4,i1,view\n").expect("write");
     wait_for_user(&out, "u4", &mut child);
@@ -81,10 +93,19 @@ fn appended_events_reach_the_stream_and_sigterm_ends_cleanly() {
     let done = child.wait_with_output().expect("it ends");
     let err = String::from_utf8_lossy(&done.stderr);
     assert!(done.status.success(), "exit 0 after SIGTERM: {err}");
-    assert!(err.contains("truncated"), "the truncation is reported: {err}");
-    assert!(err.contains("records   read 6 = accepted 6 + rejected 0 + duplicates 0"), "the summary: {err}");
+    assert!(
+        err.contains("truncated"),
+        "the truncation is reported: {err}"
+    );
+    assert!(
+        err.contains("records   read 6 = accepted 6 + rejected 0 + duplicates 0"),
+        "the summary: {err}"
+    );
     let text = std::fs::read_to_string(&out).expect("the stream");
-    assert!(text.ends_with('\n') && text.contains("\"user\":\"u5\""), "flushed: {text}");
+    assert!(
+        text.ends_with('\n') && text.contains("\"user\":\"u5\""),
+        "flushed: {text}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -109,7 +130,10 @@ fn a_followed_stdin_is_streamed_as_it_comes() {
     send("ts,user,item,action\n1600000000000,u1,i1,view\n1600000000000,u1,i2,view\n");
     send("1600000001000,u2,i1,view\n");
     let text = wait_for_user(&out, "u2", &mut child);
-    assert!(text.contains("\"user\":\"u2\",\"recs\":[{\"item\":\"i2\""), "{text}");
+    assert!(
+        text.contains("\"user\":\"u2\",\"recs\":[{\"item\":\"i2\""),
+        "{text}"
+    );
     send("1600000003000,u3,i1,");
     std::thread::sleep(Duration::from_millis(200));
     send("view\n");
@@ -118,7 +142,10 @@ fn a_followed_stdin_is_streamed_as_it_comes() {
     let done = child.wait_with_output().expect("it ends");
     let err = String::from_utf8_lossy(&done.stderr);
     assert!(done.status.success(), "exit 0 after SIGTERM: {err}");
-    assert!(err.contains("records   read 4 = accepted 4"), "the summary: {err}");
+    assert!(
+        err.contains("records   read 4 = accepted 4"),
+        "the summary: {err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -139,7 +166,10 @@ fn sigterm_during_a_sorted_replay_finishes_the_tick_and_reports() {
     let done = child.wait_with_output().expect("it ends");
     let err = String::from_utf8_lossy(&done.stderr);
     assert!(done.status.success(), "exit 0 after SIGTERM: {err}");
-    assert!(err.contains("records   read 100000 = accepted 100000"), "{err}");
+    assert!(
+        err.contains("records   read 100000 = accepted 100000"),
+        "{err}"
+    );
     assert!(err.contains("not processed (stop signal)"), "{err}");
     let text = std::fs::read_to_string(&out).expect("the stream");
     assert!(text.ends_with('\n'), "flushed whole lines");
@@ -153,7 +183,10 @@ fn wait_for_lines(out: &Path, child: &mut Child) {
         if let Ok(Some(status)) = child.try_wait() {
             panic!("the run ended early ({status})");
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "no output within 60 s");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no output within 60 s"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }

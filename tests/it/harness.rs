@@ -14,7 +14,10 @@ pub fn arrivals_in_order(settings: &Settings, events: &[dataflows::model::Event]
         .map(|ev| {
             let frontier = newest.map_or(0, |n| n.saturating_sub(settings.lateness_ms));
             newest = Some(newest.map_or(ev.tick, |n| n.max(ev.tick)));
-            Arrival { event: *ev, at: ev.tick.max(frontier) }
+            Arrival {
+                event: *ev,
+                at: ev.tick.max(frontier),
+            }
         })
         .collect()
 }
@@ -31,12 +34,18 @@ pub fn batches(settings: &Settings, arrivals: &[Arrival], cuts: &[usize], end: T
     for stop in bounds {
         let part = arrivals[start..stop].to_vec();
         newest = part.iter().map(|a| a.event.tick).fold(newest, Time::max);
-        out.push(Batch { arrivals: part, frontier: newest.saturating_sub(settings.lateness_ms) });
+        out.push(Batch {
+            arrivals: part,
+            frontier: newest.saturating_sub(settings.lateness_ms),
+        });
         start = stop;
     }
     let mut t = newest + settings.tick_ms;
     while t <= end {
-        out.push(Batch { arrivals: vec![], frontier: t });
+        out.push(Batch {
+            arrivals: vec![],
+            frontier: t,
+        });
         t += settings.tick_ms;
     }
     out
@@ -53,7 +62,10 @@ pub fn snapshots(
     let mut out = Vec::new();
     let mut covered = 0;
     let mut source = batches.into_iter().map(Ok);
-    let observe = Observe { history: true, similar: true };
+    let observe = Observe {
+        history: true,
+        similar: true,
+    };
     let counters = exec::run(settings, workers, observe, &mut source, &mut |event, _| {
         match event {
             SinkEvent::Tick(changes) => pending.push(changes.clone()),
@@ -73,6 +85,9 @@ pub fn snapshots(
         Ok(())
     })
     .expect("the dataflow runs");
-    assert_eq!(state.anomalies, 0, "every observed update has multiplicity ±1");
+    assert_eq!(
+        state.anomalies, 0,
+        "every observed update has multiplicity ±1"
+    );
     (out, counters)
 }

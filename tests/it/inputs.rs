@@ -8,7 +8,8 @@ use std::process::{Command, Stdio};
 
 use dataflows::model::{key_of, Action, Arrival, Settings};
 use interestflow::input::{
-    read_all, Accounting, ActionTable, ColumnMap, Format, Ingest, InputOptions, Origin, SortMode, TsUnit,
+    read_all, Accounting, ActionTable, ColumnMap, Format, Ingest, InputOptions, Origin, SortMode,
+    TsUnit,
 };
 use proptest::prelude::*;
 
@@ -22,7 +23,11 @@ pub fn data(rel: &str) -> PathBuf {
         dir.display()
     );
     let path = dir.join(rel);
-    assert!(path.is_file(), "{}: missing from shared/data", path.display());
+    assert!(
+        path.is_file(),
+        "{}: missing from shared/data",
+        path.display()
+    );
     path
 }
 
@@ -34,7 +39,9 @@ const ML_SMALL: &str = "movielens_ml-latest-small/ratings.csv";
 const ITEMS: &str = "retailrocket/item_category.csv";
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
 }
 
 fn opts(format: Format) -> InputOptions {
@@ -56,7 +63,11 @@ fn drain_origins(o: &InputOptions, origins: Vec<Origin>) -> (Accounting, Vec<Arr
         acc.accepted + acc.rejected_total() + acc.duplicates,
         "read = accepted + rejected + duplicates: {acc:?}"
     );
-    assert_eq!(acc.accepted, all.len() as u64, "every accepted event is handed on");
+    assert_eq!(
+        acc.accepted,
+        all.len() as u64,
+        "every accepted event is handed on"
+    );
     (acc, all)
 }
 
@@ -87,7 +98,10 @@ fn every_real_file_accounts_for_every_record() {
     for (file, want) in cases {
         let (acc, arrivals) = drain(&opts(Format::Auto), &[data(file)]);
         assert_eq!(summary(&acc), want, "{file}");
-        assert!(arrivals.windows(2).all(|w| w[0].at <= w[1].at), "{file}: arrivals in time order");
+        assert!(
+            arrivals.windows(2).all(|w| w[0].at <= w[1].at),
+            "{file}: arrivals in time order"
+        );
     }
 }
 
@@ -120,9 +134,14 @@ fn presets_read_their_fields() {
     let (_, ml) = drain(&opts(Format::Auto), &[data(ML_SMALL)]);
     // Sorted by time: the earliest rating, 1996-03-29 18:36:55 UTC.
     assert_eq!(ml[0].event.tick, 828_124_615_000);
-    assert!(ml.iter().any(|a| a.event.action == Action::Rating(7)), "3.5 stars");
+    assert!(
+        ml.iter().any(|a| a.event.action == Action::Rating(7)),
+        "3.5 stars"
+    );
     let (_, udata) = drain(&opts(Format::Auto), &[data(ML_100K)]);
-    assert!(udata.iter().all(|a| matches!(a.event.action, Action::Rating(h) if h % 2 == 0)));
+    assert!(udata
+        .iter()
+        .all(|a| matches!(a.event.action, Action::Rating(h) if h % 2 == 0)));
 }
 
 #[test]
@@ -154,14 +173,25 @@ fn retailrocket_with_the_item_catalogue() {
     rejected.extend(rej("parse", 1));
     rejected.extend(rej("unknown_action", 1));
     assert_eq!(summary(&acc), (19, 15, rejected, 1, 0));
-    let category = |item: u64| arrivals.iter().find(|a| a.event.item == item).map(|a| a.event.category);
+    let category = |item: u64| {
+        arrivals
+            .iter()
+            .find(|a| a.event.item == item)
+            .map(|a| a.event.category)
+    };
     assert_eq!(category(1), Some(Some(1114)));
     assert_eq!(category(2), Some(Some(1305)));
     assert_eq!(category(355_908), Some(Some(1173)));
     assert_eq!(category(248_676), Some(None), "not in the catalogue");
-    let actions: Vec<Action> =
-        arrivals.iter().filter(|a| a.event.user == 257_597).map(|a| a.event.action).collect();
-    assert_eq!(actions, [Action::View, Action::Cart, Action::Purchase, Action::View]);
+    let actions: Vec<Action> = arrivals
+        .iter()
+        .filter(|a| a.event.user == 257_597)
+        .map(|a| a.event.action)
+        .collect();
+    assert_eq!(
+        actions,
+        [Action::View, Action::Cart, Action::Purchase, Action::View]
+    );
 }
 
 fn tempdir(name: &str) -> PathBuf {
@@ -191,11 +221,18 @@ fn native_json_lines_take_every_time_form() {
          [1,2]\n",
     )
     .expect("write");
-    std::fs::write(&secs, "{\"ts\":1569888000,\"user\":\"u1\",\"item\":7,\"action\":\"view\"}\n")
-        .expect("write");
+    std::fs::write(
+        &secs,
+        "{\"ts\":1569888000,\"user\":\"u1\",\"item\":7,\"action\":\"view\"}\n",
+    )
+    .expect("write");
     let (_, a) = drain(&opts(Format::Auto), &[ms]);
     let (acc, b) = drain(&opts(Format::Jsonl), &[text]);
-    assert_eq!(acc.rejected.get("parse"), Some(&2), "no 30 February; not an object");
+    assert_eq!(
+        acc.rejected.get("parse"),
+        Some(&2),
+        "no 30 February; not an object"
+    );
     assert_eq!(acc.rejected.get("bad_quantity"), Some(&1));
     let ticks = |v: &[Arrival]| v.iter().map(|a| a.event.tick).collect::<Vec<_>>();
     assert_eq!(ticks(&a), [1_569_888_000_000, 1_569_888_002_000]);
@@ -217,7 +254,11 @@ fn generic_mapping_reads_a_real_log_by_session() {
             .parse::<ColumnMap>()
             .expect("a mapping"),
     );
-    o.schema.actions = Some("remove_from_cart=remove_cart".parse::<ActionTable>().expect("a table"));
+    o.schema.actions = Some(
+        "remove_from_cart=remove_cart"
+            .parse::<ActionTable>()
+            .expect("a table"),
+    );
     let (acc, arrivals) = drain(&o, &[data(REES46)]);
     // One of the 6 repeats of (ts, user, item, action) has another session.
     assert_eq!(summary(&acc), (17_435, 17_429, rej("parse", 1), 5, 0));
@@ -235,8 +276,16 @@ fn generic_mapping_reads_a_real_log_by_session() {
     )
     .expect("write");
     let mut o = opts(Format::Auto);
-    o.schema.map = Some("ts=when,user=uid,item=sku,action=type".parse().expect("a mapping"));
-    o.schema.actions = Some("clicks=view,carts=cart,orders=purchase".parse().expect("a table"));
+    o.schema.map = Some(
+        "ts=when,user=uid,item=sku,action=type"
+            .parse()
+            .expect("a mapping"),
+    );
+    o.schema.actions = Some(
+        "clicks=view,carts=cart,orders=purchase"
+            .parse()
+            .expect("a table"),
+    );
     o.schema.ts_unit = Some(TsUnit::S);
     let (acc, arrivals) = drain(&o, &[log]);
     assert_eq!(acc.rejected.get("unknown_action"), Some(&1));
@@ -263,7 +312,16 @@ fn compressed_files_and_several_files_read_like_plain_ones() {
     }
     // Two files in one run: the slice, then the prefix; 88 events are in both.
     let (acc, _) = drain(&opts(Format::Auto), &[data(TAOBAO_SLICE), plain]);
-    assert_eq!(summary(&acc), (110_300 + 84_476, 110_300 + 84_475 - 88, rej("parse", 1), 88, 0));
+    assert_eq!(
+        summary(&acc),
+        (
+            110_300 + 84_476,
+            110_300 + 84_475 - 88,
+            rej("parse", 1),
+            88,
+            0
+        )
+    );
 }
 
 fn bin() -> Command {
@@ -279,11 +337,19 @@ fn stdin_reads_like_a_file() {
         .spawn()
         .expect("the binary starts");
     let bytes = std::fs::read(data(REES46)).expect("read");
-    child.stdin.take().expect("stdin").write_all(&bytes).expect("write");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&bytes)
+        .expect("write");
     let out = child.wait_with_output().expect("it ends");
     assert!(out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("read 17435 = accepted 17428 + rejected 1 + duplicates 6"), "{err}");
+    assert!(
+        err.contains("read 17435 = accepted 17428 + rejected 1 + duplicates 6"),
+        "{err}"
+    );
 }
 
 fn one_line_error(args: &[&str]) -> String {
@@ -291,7 +357,11 @@ fn one_line_error(args: &[&str]) -> String {
     assert!(!out.status.success(), "{args:?} fails");
     assert!(out.stdout.is_empty(), "{args:?} writes no output");
     let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(err.trim_end().lines().count(), 1, "{args:?} gives one line: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "{args:?} gives one line: {err}"
+    );
     err
 }
 
@@ -305,9 +375,15 @@ fn a_bad_file_or_format_gives_one_line_naming_it() {
     let out = dir.join("out.jsonl").to_string_lossy().to_string();
     let rejects = dir.join("rejects.jsonl").to_string_lossy().to_string();
     let err = one_line_error(&["run", &junk, "--out", &out, "--rejects", &rejects]);
-    assert!(err.contains(&junk) && err.contains("cannot tell the format"), "{err}");
+    assert!(
+        err.contains(&junk) && err.contains("cannot tell the format"),
+        "{err}"
+    );
     assert!(!Path::new(&out).exists(), "no output file before the error");
-    assert!(!Path::new(&rejects).exists(), "no rejects file before the error");
+    assert!(
+        !Path::new(&rejects).exists(),
+        "no rejects file before the error"
+    );
     let err = one_line_error(&["run", "--format", "rees46", &taobao]);
     assert!(err.contains(&taobao) && err.contains("event_time"), "{err}");
     let err = one_line_error(&["check", "--map", "ts=t,user=u,item=i,action=a", &junk]);
@@ -345,10 +421,7 @@ const HEADERS: [(Format, &str); 8] = [
     (Format::Taobao, ""),
     (Format::Native, "ts,user,item,action,category,price,quantity,session\n"),
     (Format::Jsonl, ""),
-    (
-        Format::Rees46,
-        "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session\n",
-    ),
+    (Format::Rees46, "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session\n"),
     (Format::Retailrocket, "timestamp,visitorid,event,itemid,transactionid\n"),
     (Format::Movielens, "userId,movieId,rating,timestamp\n"),
     (Format::Movielens, "1\t2\t3\t4\n"),

@@ -45,9 +45,19 @@ fn events() -> impl Strategy<Value = Vec<Event>> {
         let mut out = Vec::new();
         for (step, user, item, action, jitter) in raw {
             // A step of 39 jumps past the last decay step (15 s).
-            clock += if step == 39 { 20_000 } else { (step % 3) * 1_000 };
+            clock += if step == 39 {
+                20_000
+            } else {
+                (step % 3) * 1_000
+            };
             let tick = clock.saturating_sub(jitter.min(2) * 1_000).max(1_000);
-            out.push(Event { tick, user, item, action, category: None });
+            out.push(Event {
+                tick,
+                user,
+                item,
+                action,
+                category: None,
+            });
         }
         out
     })
@@ -60,12 +70,33 @@ fn check(settings: &Settings, events: &[Event], cuts: &[usize]) -> Result<(), Te
     for workers in 1..=3 {
         let batches = harness::batches(settings, &arrivals, cuts, end);
         let (snapshots, _) = harness::snapshots(settings, workers, batches);
-        prop_assert!(snapshots.len() as u64 >= end / settings.tick_ms, "every tick observed");
+        prop_assert!(
+            snapshots.len() as u64 >= end / settings.tick_ms,
+            "every tick observed"
+        );
         for (t, got) in snapshots {
             let want = oracle::snapshot_at(settings, &arrivals, t);
-            prop_assert_eq!(&got.history, &want.history, "H(u) at t={} workers={}", t, workers);
-            prop_assert_eq!(&got.similar, &want.similar, "S(i) at t={} workers={}", t, workers);
-            prop_assert_eq!(&got.trending, &want.trending, "trending at t={} workers={}", t, workers);
+            prop_assert_eq!(
+                &got.history,
+                &want.history,
+                "H(u) at t={} workers={}",
+                t,
+                workers
+            );
+            prop_assert_eq!(
+                &got.similar,
+                &want.similar,
+                "S(i) at t={} workers={}",
+                t,
+                workers
+            );
+            prop_assert_eq!(
+                &got.trending,
+                &want.trending,
+                "trending at t={} workers={}",
+                t,
+                workers
+            );
             prop_assert_eq!(&got.recs, &want.recs, "R(u) at t={} workers={}", t, workers);
         }
     }

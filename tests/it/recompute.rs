@@ -9,7 +9,13 @@ use crate::harness;
 #[test]
 fn an_isolated_users_event_reevaluates_only_that_user() {
     let settings = Settings::default();
-    let ev = |tick, user, item, action| Event { tick, user, item, action, category: None };
+    let ev = |tick, user, item, action| Event {
+        tick,
+        user,
+        item,
+        action,
+        category: None,
+    };
     // A crowd sharing items 1..=5, and user 100 alone on items 900 and 901.
     let mut events = Vec::new();
     for user in 0..50 {
@@ -23,8 +29,14 @@ fn an_isolated_users_event_reevaluates_only_that_user() {
     events.push(ev(1_000, 100, 901, Action::Cart));
     let base: Vec<Arrival> = harness::arrivals_in_order(&settings, &events);
     let mut batches = harness::batches(&settings, &base, &[], 2_000);
-    let extra = Arrival { event: ev(3_000, 100, 900, Action::Favorite), at: 3_000 };
-    batches.push(dataflows::exec::Batch { arrivals: vec![extra], frontier: 4_000 });
+    let extra = Arrival {
+        event: ev(3_000, 100, 900, Action::Favorite),
+        at: 3_000,
+    };
+    batches.push(dataflows::exec::Batch {
+        arrivals: vec![extra],
+        frontier: 4_000,
+    });
 
     let mut before = None;
     let mut after = None;
@@ -39,24 +51,39 @@ fn an_isolated_users_event_reevaluates_only_that_user() {
         Ok(b)
     });
     let observe = dataflows::exec::Observe::default();
-    dataflows::exec::run(&settings, 2, observe, &mut source, &mut |event, counters| {
-        if let dataflows::exec::SinkEvent::Frontier(f) = event {
-            let _ = delivered.send(());
-            let snapshot: Vec<u64> = Stage::ALL.iter().map(|s| counters.get(*s)).collect();
-            if f == 2_000 {
-                before = Some(snapshot);
-            } else if f == 4_000 {
-                after = Some(snapshot);
+    dataflows::exec::run(
+        &settings,
+        2,
+        observe,
+        &mut source,
+        &mut |event, counters| {
+            if let dataflows::exec::SinkEvent::Frontier(f) = event {
+                let _ = delivered.send(());
+                let snapshot: Vec<u64> = Stage::ALL.iter().map(|s| counters.get(*s)).collect();
+                if f == 2_000 {
+                    before = Some(snapshot);
+                } else if f == 4_000 {
+                    after = Some(snapshot);
+                }
             }
-        }
-        Ok(())
-    })
+            Ok(())
+        },
+    )
     .expect("runs");
-    let (before, after) = (before.expect("frontier 2000"), after.expect("frontier 4000"));
+    let (before, after) = (
+        before.expect("frontier 2000"),
+        after.expect("frontier 4000"),
+    );
     let delta = |stage: Stage| after[stage as usize] - before[stage as usize];
-    assert!(before[Stage::Recs as usize] > 40, "the crowd was evaluated at first");
+    assert!(
+        before[Stage::Recs as usize] > 40,
+        "the crowd was evaluated at first"
+    );
     assert_eq!(delta(Stage::History), 1, "H re-evaluated for user 100 only");
     assert_eq!(delta(Stage::Recs), 1, "R re-evaluated for user 100 only");
     // sim(900, 901) stays 1.0 (one user holds both), so S(i) needs no work at all.
-    assert!(delta(Stage::Similar) <= 2, "S re-evaluated at most for items 900 and 901");
+    assert!(
+        delta(Stage::Similar) <= 2,
+        "S re-evaluated at most for items 900 and 901"
+    );
 }
