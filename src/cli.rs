@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::input::Format;
+use crate::input::{ActionTable, ColumnMap, Format, SortMode, TsUnit};
 
 #[derive(Parser, Debug)]
 #[command(name = "interestflow", version, about = "Real-time user-interest graph and recommendations")]
@@ -18,6 +18,8 @@ pub struct Cli {
 pub enum Command {
     /// Replays event files through the engine and writes the change stream.
     Run(RunArgs),
+    /// Reads and cleans event files without the engine; prints the accounting.
+    Check(CheckArgs),
     /// Measurements of the engine itself.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -29,19 +31,51 @@ pub enum BenchCommand {
     Fanout(crate::bench::FanoutArgs),
 }
 
+/// What is read and how: shared by `run` and `check`.
 #[derive(Args, Debug, Clone)]
-pub struct RunArgs {
-    /// Event files, read in order; none means the sample in `inputs/`.
+pub struct InputArgs {
+    /// Event files, read in order (plain, .gz or .zst); `-` is stdin; none means the
+    /// sample in `inputs/`.
     pub files: Vec<PathBuf>,
-    /// Input format.
-    #[arg(long, value_enum, default_value = "taobao")]
+    /// Input format; `auto` recognises it from each file's first line.
+    #[arg(long, value_enum, default_value = "auto")]
     pub format: Format,
-    /// Where the change stream goes (JSON lines); stdout by default.
+    /// Generic column mapping for other CSV (by header name) or JSON-lines (by key) logs,
+    /// e.g. `ts=event_time,user=uid,item=sku,action=type[,category=..,price=..,quantity=..,session=..]`.
+    #[arg(long, value_name = "ROLE=COLUMN,...")]
+    pub map: Option<ColumnMap>,
+    /// How integer timestamps are written (native, jsonl and --map; default ms).
+    #[arg(long, value_enum)]
+    pub ts_unit: Option<TsUnit>,
+    /// Source action names, e.g. `clicks=view,carts=cart,orders=purchase`.
+    #[arg(long, value_name = "NAME=ACTION,...")]
+    pub actions: Option<ActionTable>,
+    /// Item catalogue (CSV with header: item, category), filling missing categories.
+    #[arg(long, value_name = "FILE")]
+    pub items: Option<PathBuf>,
+    /// Sort files by time before streaming them (auto: for taobao, movielens and
+    /// retailrocket, never when following).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub sort: SortMode,
+    /// Keep reading files that grow; the frontier also follows the wall clock while
+    /// the input is quiet. Ends on SIGINT/SIGTERM.
     #[arg(long)]
-    pub out: Option<PathBuf>,
+    pub follow: bool,
+    /// How often a followed input is polled, in ms.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub poll_ms: u64,
     /// Where rejected records go (JSON lines).
     #[arg(long)]
     pub rejects: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Where the change stream goes (JSON lines); stdout by default.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     /// Worker threads.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub workers: u16,
@@ -60,6 +94,18 @@ pub struct RunArgs {
     /// Accepted events per batch handed to the workers.
     #[arg(long, default_value_t = 4096)]
     pub batch: usize,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// A TOML file of model settings (tick, lateness and clock skew matter here).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Overrides one setting (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
 }
 
 pub fn main() -> ExitCode {
@@ -83,6 +129,7 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run(args) => crate::run::run(&args),
+        Command::Check(args) => crate::run::check(&args),
         Command::Bench(BenchCommand::Fanout(args)) => crate::bench::fanout(&args),
     };
     match result {

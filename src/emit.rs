@@ -182,6 +182,12 @@ impl<W: Write> Emitter<W> {
         Line::Embedding { tick, user: self.ids.id_of(user), embedding: h.unwrap_or_default() }
     }
 
+    /// Flushes the lines written so far (when following, after each completed tick).
+    pub fn flush(&mut self) -> Result<()> {
+        self.out.flush()?;
+        Ok(())
+    }
+
     pub fn finish(mut self) -> Result<(W, State)> {
         self.out.flush()?;
         Ok((self.out, self.state))

@@ -1,17 +1,19 @@
 //! `interestflow run`: files -> cleaning -> dataflow -> change stream + summary.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use dataflows::exec::{self, Batch, Observe, SinkEvent};
 use dataflows::model::{Settings, Time};
 
-use crate::cli::RunArgs;
+use crate::cli::{CheckArgs, InputArgs, RunArgs};
 use crate::emit::Emitter;
-use crate::input::Ingest;
+use crate::input::{Ingest, InputOptions, Origin, SchemaOptions};
 use crate::summary::Summary;
 
 /// The sample the main job runs on when no file is given.
@@ -20,12 +22,8 @@ pub const SAMPLE: &str = "inputs/UserBehavior_time-slice_110k.csv";
 pub fn run(args: &RunArgs) -> Result<()> {
     let started = Instant::now();
     let settings = crate::config::load(args.config.as_deref(), &args.overrides)?;
-    let files = input_files(args)?;
-    let rejects = match &args.rejects {
-        Some(path) => Some(Box::new(BufWriter::new(create(path)?)) as Box<dyn Write + Send>),
-        None => None,
-    };
-    let mut ingest = Ingest::open(&settings, args.format, &files, rejects)?;
+    let stop = stop_on_signals()?;
+    let mut ingest = open_input(&args.input, &settings, stop.clone())?;
     let out: Box<dyn Write> = match &args.out {
         Some(path) => Box::new(BufWriter::new(create(path)?)),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
@@ -40,8 +38,10 @@ pub fn run(args: &RunArgs) -> Result<()> {
     };
     let mut ticks = 0u64;
     let mut final_tick = 0;
+    let follow = args.input.follow;
     let counters = {
-        let mut source = Batches::new(&mut ingest, &settings, args.batch);
+        let poll = Duration::from_millis(args.input.poll_ms);
+        let mut source = Batches::new(&mut ingest, &settings, args.batch, follow, poll, stop);
         let mut sink = |event: SinkEvent<'_>, _: &_| -> Result<(), String> {
             match event {
                 SinkEvent::Tick(changes) => {
@@ -49,6 +49,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
                     final_tick = changes.tick;
                     emitter.tick(changes).map_err(|e| e.to_string())
                 }
+                SinkEvent::Frontier(_) if follow => emitter.flush().map_err(|e| e.to_string()),
                 SinkEvent::Frontier(_) => Ok(()),
             }
         };
@@ -66,7 +67,66 @@ pub fn run(args: &RunArgs) -> Result<()> {
     Ok(())
 }
 
-fn input_files(args: &RunArgs) -> Result<Vec<PathBuf>> {
+/// `interestflow check`: the input read and cleaned, the accounting printed.
+pub fn check(args: &CheckArgs) -> Result<()> {
+    let settings = crate::config::load(args.config.as_deref(), &args.overrides)?;
+    let stop = stop_on_signals()?;
+    let mut ingest = open_input(&args.input, &settings, stop.clone())?;
+    let poll = Duration::from_millis(args.input.poll_ms);
+    while !stop.load(Ordering::Relaxed) {
+        match ingest.next_batch(1 << 16)? {
+            None => break,
+            Some(batch) if batch.is_empty() && args.input.follow => std::thread::sleep(poll),
+            Some(_) => {}
+        }
+    }
+    crate::summary::print_accounting(ingest.accounting());
+    Ok(())
+}
+
+fn open_input(args: &InputArgs, settings: &Settings, stop: Arc<AtomicBool>) -> Result<Ingest> {
+    let files = input_files(args)?;
+    let opts = input_options(args, stop);
+    let origins = files.into_iter().map(Origin::Path).collect();
+    // Every input is opened and checked before the rejects file is created.
+    let mut ingest = Ingest::open_with(settings, &opts, origins, None)?;
+    if let Some(path) = &args.rejects {
+        ingest.set_rejects(Box::new(BufWriter::new(create(path)?)));
+    }
+    Ok(ingest)
+}
+
+fn input_options(args: &InputArgs, stop: Arc<AtomicBool>) -> InputOptions {
+    InputOptions {
+        schema: SchemaOptions {
+            format: Some(args.format),
+            map: args.map.clone(),
+            ts_unit: args.ts_unit,
+            actions: args.actions.clone(),
+        },
+        items: args.items.clone(),
+        sort: args.sort,
+        follow: args.follow,
+        progress_bar: !args.follow && std::io::stderr().is_terminal(),
+        stop: Some(stop),
+    }
+}
+
+/// SIGINT and SIGTERM set the flag (stop reading, finish the tick, flush, summary);
+/// a second one ends the process at once.
+fn stop_on_signals() -> Result<Arc<AtomicBool>> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    use signal_hook::flag;
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [SIGINT, SIGTERM] {
+        flag::register_conditional_shutdown(sig, 1, stop.clone())
+            .and_then(|_| flag::register(sig, stop.clone()))
+            .context("cannot install the signal handlers")?;
+    }
+    Ok(stop)
+}
+
+fn input_files(args: &InputArgs) -> Result<Vec<PathBuf>> {
     if !args.files.is_empty() {
         return Ok(args.files.clone());
     }
@@ -85,27 +145,51 @@ fn create(path: &Path) -> Result<File> {
     File::create(path).with_context(|| format!("{}: cannot create", path.display()))
 }
 
-/// The reader as a stream of batches, each closed by the frontier; at the end, one
-/// empty batch that completes the last tick.
+/// The reader as a stream of batches, each closed by the frontier; at the end (of the
+/// input, or on a stop signal), one empty batch that completes the last tick. When
+/// following, a quiet input yields empty batches whose frontier follows the wall clock.
 struct Batches<'a> {
     ingest: &'a mut Ingest,
     tick_ms: u64,
     batch: usize,
-    newest: Option<Time>,
+    follow: bool,
+    poll: Duration,
+    stop: Arc<AtomicBool>,
+    frontier: Time,
     done: bool,
-    progress: Progress,
 }
 
 impl<'a> Batches<'a> {
-    fn new(ingest: &'a mut Ingest, settings: &Settings, batch: usize) -> Self {
+    fn new(
+        ingest: &'a mut Ingest,
+        settings: &Settings,
+        batch: usize,
+        follow: bool,
+        poll: Duration,
+        stop: Arc<AtomicBool>,
+    ) -> Self {
         Batches {
             ingest,
             tick_ms: settings.tick_ms,
             batch: batch.max(1),
-            newest: None,
+            follow,
+            poll,
+            stop,
+            frontier: 0,
             done: false,
-            progress: Progress::new(),
         }
+    }
+
+    /// The batch that completes the newest tick.
+    fn last(&mut self, arrivals: Vec<dataflows::model::Arrival>) -> Batch {
+        self.done = true;
+        let end = self.ingest.newest().map_or(0, |t| t + self.tick_ms);
+        Batch { arrivals, frontier: end.max(self.ingest.frontier()) }
+    }
+
+    fn batch(&mut self, arrivals: Vec<dataflows::model::Arrival>) -> Batch {
+        self.frontier = self.ingest.frontier();
+        Batch { arrivals, frontier: self.frontier }
     }
 }
 
@@ -113,43 +197,31 @@ impl Iterator for Batches<'_> {
     type Item = Result<Batch, String>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        match self.ingest.next_batch(self.batch) {
-            Ok(Some(arrivals)) => {
-                let newest = arrivals.iter().map(|a| a.event.tick).max();
-                self.newest = self.newest.max(newest);
-                self.progress.report(self.ingest.accounting().read, self.newest);
-                Some(Ok(Batch { arrivals, frontier: self.ingest.frontier() }))
+        loop {
+            if self.done {
+                return None;
             }
-            Ok(None) => {
-                self.done = true;
-                let last = self.newest.map_or(0, |t| t + self.tick_ms);
-                Some(Ok(Batch { arrivals: Vec::new(), frontier: last }))
+            if self.stop.load(Ordering::Relaxed) {
+                tracing::info!("stop signal: finishing the current tick");
+                let rest = self.ingest.finish_tick();
+                return Some(Ok(self.last(rest)));
             }
-            Err(e) => {
-                self.done = true;
-                Some(Err(format!("{e:#}")))
+            match self.ingest.next_batch(self.batch) {
+                Ok(Some(arrivals)) if !arrivals.is_empty() || !self.follow => {
+                    return Some(Ok(self.batch(arrivals)));
+                }
+                Ok(Some(_)) => {
+                    std::thread::sleep(self.poll);
+                    if self.ingest.advance_quiet() > self.frontier {
+                        return Some(Ok(self.batch(Vec::new())));
+                    }
+                }
+                Ok(None) => return Some(Ok(self.last(Vec::new()))),
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(format!("{e:#}")));
+                }
             }
-        }
-    }
-}
-
-/// A log line every few seconds on long runs.
-struct Progress {
-    last: Instant,
-}
-
-impl Progress {
-    fn new() -> Self {
-        Progress { last: Instant::now() }
-    }
-
-    fn report(&mut self, read: u64, newest: Option<Time>) {
-        if self.last.elapsed() >= Duration::from_secs(5) {
-            self.last = Instant::now();
-            tracing::info!(read, event_time_ms = newest.unwrap_or(0), "reading");
         }
     }
 }

@@ -49,7 +49,7 @@ impl Summary {
             users_on_trending: state.fallback.len(),
             output_lines,
             wall_seconds,
-            events_per_second: accounting.accepted as f64 / wall_seconds.max(1e-9),
+            events_per_second: (accounting.accepted - accounting.unprocessed) as f64 / wall_seconds.max(1e-9),
             peak_rss_mib: peak_rss_mib(),
             keys_reevaluated: counters.all().into_iter().map(|(s, n)| (s.name().to_string(), n)).collect(),
             vector_updates: counters
@@ -62,19 +62,8 @@ impl Summary {
 
     pub fn print(&self, workers: u16) {
         let a = &self.accounting;
-        let rejected: Vec<String> = a.rejected.iter().map(|(r, n)| format!("{r} {n}")).collect();
         eprintln!("summary:");
-        eprintln!(
-            "  records   read {} = accepted {} + rejected {} + duplicates {}   (late {})",
-            a.read,
-            a.accepted,
-            a.rejected_total(),
-            a.duplicates,
-            a.late
-        );
-        if !rejected.is_empty() {
-            eprintln!("  rejected  {}", rejected.join(", "));
-        }
+        print_accounting(a);
         eprintln!(
             "  graph     users {}  items {}  edges {} (at tick {})",
             a.users, a.items, self.edges, self.final_tick
@@ -96,6 +85,28 @@ impl Summary {
             let ratio = if *received > 0 { *passed as f64 / *received as f64 } else { 0.0 };
             eprintln!("  vectors   {stage:<18} {received:>10} sums changed -> {passed:>10} vectors moved ({ratio:.3})");
         }
+    }
+}
+
+/// The records line, the stop line and the rejects by reason, on stderr.
+pub fn print_accounting(a: &Accounting) {
+    let rejected: Vec<String> = a.rejected.iter().map(|(r, n)| format!("{r} {n}")).collect();
+    eprintln!(
+        "  records   read {} = accepted {} + rejected {} + duplicates {}   (late {})",
+        a.read,
+        a.accepted,
+        a.rejected_total(),
+        a.duplicates,
+        a.late
+    );
+    if a.unprocessed > 0 {
+        eprintln!(
+            "  stopped   {} accepted events of the sorted input not processed (stop signal)",
+            a.unprocessed
+        );
+    }
+    if !rejected.is_empty() {
+        eprintln!("  rejected  {}", rejected.join(", "));
     }
 }
 

@@ -10,6 +10,8 @@ pub(crate) enum Reason {
     /// Empty user, item, action or ts.
     MissingField,
     UnknownAction,
+    /// A rating outside 0.5..=5 or not a multiple of 0.5.
+    BadRating,
     /// Negative or non-finite price.
     BadPrice,
     /// Quantity outside [1, 10000].
@@ -27,6 +29,7 @@ impl Reason {
             Reason::Parse => "parse",
             Reason::MissingField => "missing_field",
             Reason::UnknownAction => "unknown_action",
+            Reason::BadRating => "bad_rating",
             Reason::BadPrice => "bad_price",
             Reason::BadQuantity => "bad_quantity",
             Reason::Future => "future",
@@ -43,11 +46,6 @@ pub(crate) fn required(field: &str) -> Result<&str, Reason> {
     } else {
         Ok(field)
     }
-}
-
-/// A non-negative integer timestamp.
-pub(crate) fn parse_u64(field: &str) -> Result<u64, Reason> {
-    field.parse::<u64>().map_err(|_| Reason::Parse)
 }
 
 /// Optional price: absent is fine; it must parse, be finite and not negative.

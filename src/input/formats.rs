@@ -1,18 +1,13 @@
-//! The two input formats: how a line becomes fields, and fields a raw event.
+//! One record (a line) of a schema to a raw event: split the fields, pick each role's,
+//! and check them (MODEL.md §1).
 
 use std::borrow::Cow;
 
 use dataflows::model::Action;
 
-use super::clean::{check_price, check_quantity, parse_u64, required, Reason};
-use super::Format;
-
-/// The native columns, in order; the first `NATIVE_REQUIRED` are mandatory.
-pub(crate) const NATIVE_COLUMNS: [&str; 8] =
-    ["ts", "user", "item", "action", "category", "price", "quantity", "session"];
-const NATIVE_REQUIRED: usize = 4;
-pub(crate) const NATIVE_EXPECTED: &str = "ts,user,item,action[,category,price,quantity,session]";
-const TAOBAO_FIELDS: usize = 5;
+use super::clean::{check_price, check_quantity, required, Reason};
+use super::schema::{Actions, Layout, Schema};
+use super::time::parse_ts;
 
 /// A record that parsed and passed the per-record checks, before keying.
 #[derive(Debug)]
@@ -24,43 +19,28 @@ pub(crate) struct RawEvent<'a> {
     pub category: Option<Cow<'a, str>>,
 }
 
-/// Splits a CSV line on commas, trimming spaces around each field. Fields may be
+/// Splits a line on `sep`, trimming spaces around each field. Fields may be
 /// double-quoted (`""` is a quote inside); a record cannot span lines. `None` when a
 /// quote is not closed or is followed by anything but the separator.
-pub(crate) fn split(line: &str) -> Option<Vec<Cow<'_, str>>> {
+pub(crate) fn split(line: &str, sep: char) -> Option<Vec<Cow<'_, str>>> {
     if !line.contains('"') {
-        return Some(line.split(',').map(|f| Cow::Borrowed(f.trim())).collect());
+        return Some(line.split(sep).map(|f| Cow::Borrowed(f.trim())).collect());
     }
     let mut fields = Vec::new();
     let mut rest = line;
     loop {
         let start = rest.trim_start();
         if let Some(quoted) = start.strip_prefix('"') {
-            let mut value = String::new();
-            let mut chars = quoted.char_indices();
-            let after = loop {
-                match chars.next() {
-                    None => return None,
-                    Some((i, '"')) => {
-                        if quoted[i + 1..].starts_with('"') {
-                            value.push('"');
-                            chars.next();
-                        } else {
-                            break &quoted[i + 1..];
-                        }
-                    }
-                    Some((_, c)) => value.push(c),
-                }
-            };
+            let (value, after) = unquote(quoted)?;
             fields.push(Cow::Owned(value));
             let after = after.trim_start();
-            match after.strip_prefix(',') {
+            match after.strip_prefix(sep) {
                 Some(next) => rest = next,
                 None if after.is_empty() => return Some(fields),
                 None => return None,
             }
         } else {
-            match rest.split_once(',') {
+            match rest.split_once(sep) {
                 Some((field, next)) => {
                     fields.push(Cow::Borrowed(field.trim()));
                     rest = next;
@@ -74,70 +54,92 @@ pub(crate) fn split(line: &str) -> Option<Vec<Cow<'_, str>>> {
     }
 }
 
-/// The column count a native header declares, or `None` if it is not a valid header.
-pub(crate) fn native_header(line: &str) -> Option<usize> {
-    let names: Vec<&str> = line.split(',').map(str::trim).collect();
-    let ok = (NATIVE_REQUIRED..=NATIVE_COLUMNS.len()).contains(&names.len())
-        && names.iter().zip(NATIVE_COLUMNS.iter()).all(|(a, b)| a == b);
-    ok.then_some(names.len())
-}
-
-/// Whether the first line of a taobao file is a header: at least two fields, each a
-/// word starting with a letter (a real record's timestamp is a number).
-pub(crate) fn looks_like_header(line: &str) -> bool {
-    let fields: Vec<&str> = line.split(',').map(|f| f.trim().trim_matches('"')).collect();
-    fields.len() >= 2
-        && fields.iter().all(|f| {
-            f.starts_with(|c: char| c.is_ascii_alphabetic())
-                && f.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ' ' | '-' | '.'))
-        })
-}
-
-/// Parses one data line of `format`; `columns` is the native header's column count.
-pub(crate) fn parse(format: Format, columns: usize, line: &str) -> Result<RawEvent<'_>, Reason> {
-    let fields = split(line).ok_or(Reason::Parse)?;
-    match format {
-        Format::Taobao => taobao(fields),
-        Format::Native => native(fields, columns),
+/// The value of a quoted field (after its opening quote) and what follows its closing one.
+fn unquote(quoted: &str) -> Option<(String, &str)> {
+    let mut value = String::new();
+    let mut chars = quoted.char_indices();
+    loop {
+        match chars.next() {
+            None => return None,
+            Some((i, '"')) => {
+                let after = quoted.get(i + 1..)?;
+                if after.starts_with('"') {
+                    value.push('"');
+                    chars.next();
+                } else {
+                    return Some((value, after));
+                }
+            }
+            Some((_, c)) => value.push(c),
+        }
     }
 }
 
-fn taobao(f: Vec<Cow<'_, str>>) -> Result<RawEvent<'_>, Reason> {
-    let [user, item, category, behavior, ts]: [Cow<'_, str>; TAOBAO_FIELDS] =
-        f.try_into().map_err(|_| Reason::Parse)?;
-    for field in [&user, &item, &behavior, &ts] {
-        required(field)?;
-    }
-    let secs = parse_u64(&ts)?;
-    let ts_ms = secs.checked_mul(1000).ok_or(Reason::Parse)?;
-    let action = match &*behavior {
-        "pv" => Action::View,
-        "fav" => Action::Favorite,
-        "cart" => Action::Cart,
-        "buy" => Action::Purchase,
-        _ => return Err(Reason::UnknownAction),
+/// Parses one data line with `schema`.
+pub(crate) fn parse<'a>(schema: &Schema, line: &'a str) -> Result<RawEvent<'a>, Reason> {
+    let fields = match &schema.layout {
+        Layout::Csv { sep, width, cols } => {
+            let fields = split(line, *sep).ok_or(Reason::Parse)?;
+            if width.is_some_and(|w| w != fields.len()) {
+                return Err(Reason::Parse);
+            }
+            pick(fields, cols)
+        }
+        Layout::Json { keys } => json_fields(line, keys)?,
     };
-    let category = Some(category).filter(|c| !c.is_empty());
-    Ok(RawEvent { ts_ms, user, item, action, category })
+    build(schema, fields)
 }
 
-fn native(f: Vec<Cow<'_, str>>, columns: usize) -> Result<RawEvent<'_>, Reason> {
-    if f.len() != columns {
-        return Err(Reason::Parse);
+/// Each role's field; an absent role is an empty field.
+fn pick<'a>(fields: Vec<Cow<'a, str>>, cols: &[Option<usize>; 8]) -> [Cow<'a, str>; 8] {
+    let mut fields: Vec<Option<Cow<'a, str>>> = fields.into_iter().map(Some).collect();
+    cols.map(|c| c.and_then(|c| fields.get_mut(c).and_then(Option::take)).unwrap_or_default())
+}
+
+/// A JSON object's fields by key: strings as they are, numbers as written, null or an
+/// absent key as empty; anything else does not parse.
+fn json_fields<'a>(line: &str, keys: &[Option<String>; 8]) -> Result<[Cow<'a, str>; 8], Reason> {
+    let mut obj: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(line).map_err(|_| Reason::Parse)?;
+    let mut out: [Cow<'a, str>; 8] = Default::default();
+    for (slot, key) in out.iter_mut().zip(keys) {
+        let Some(value) = key.as_ref().and_then(|k| obj.remove(k)) else {
+            continue;
+        };
+        *slot = match value {
+            serde_json::Value::String(s) => Cow::Owned(s.trim().to_string()),
+            serde_json::Value::Number(n) => Cow::Owned(n.to_string()),
+            serde_json::Value::Null => Cow::Borrowed(""),
+            _ => return Err(Reason::Parse),
+        };
     }
-    let mut f = f.into_iter();
-    let mut next = || f.next().unwrap_or_default();
-    // Absent optional columns read as empty fields.
-    let (ts, user, item, action) = (next(), next(), next(), next());
-    let (category, price, quantity) = (next(), next(), next());
-    // Column 8 (session) is carried by the format but not used by the model yet.
+    Ok(out)
+}
+
+fn build<'a>(schema: &Schema, fields: [Cow<'a, str>; 8]) -> Result<RawEvent<'a>, Reason> {
+    // The session (field 7) is carried by the formats but not used by the model yet.
+    let [ts, user, item, action, category, price, quantity, _session] = fields;
     for field in [&ts, &user, &item, &action] {
         required(field)?;
     }
-    let ts_ms = parse_u64(&ts)?;
-    let action = Action::parse(&action).ok_or(Reason::UnknownAction)?;
+    let ts_ms = parse_ts(&ts, schema.ts)?;
+    let action = match (&schema.actions, schema.action(&action)) {
+        (_, Some(a)) => a,
+        (Actions::Rating, None) => rating(&action)?,
+        (_, None) => return Err(Reason::UnknownAction),
+    };
     check_price(&price)?;
     check_quantity(&quantity)?;
     let category = Some(category).filter(|c| !c.is_empty());
     Ok(RawEvent { ts_ms, user, item, action, category })
+}
+
+/// A MovieLens rating `1`..`5` (`0.5` steps, e.g. `3.5`) as `Action::Rating(halves)`.
+fn rating(field: &str) -> Result<Action, Reason> {
+    let r: f64 = field.parse().map_err(|_| Reason::Parse)?;
+    let halves = r * 2.0;
+    if !(1.0..=10.0).contains(&halves) || halves.fract() != 0.0 {
+        return Err(Reason::BadRating);
+    }
+    Ok(Action::Rating(halves as u8))
 }

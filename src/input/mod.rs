@@ -1,37 +1,42 @@
 //! The input side (MODEL.md §1): reads event files, cleans and keys records, drops
 //! duplicates, and assigns each accepted event its arrival time under the frontier.
 //!
-//! Records are handled strictly in file order (files in the order given), so the
+//! Records are handled strictly in file order (files in the order given), or, when the
+//! input is sorted first, in time order with file order breaking ties; either way the
 //! accounting, the late count and every `Arrival::at` are the same however the caller
 //! sizes its batches.
 
+mod catalogue;
 mod clean;
 mod dictionary;
+mod error;
 mod formats;
+mod presets;
+mod progress;
 mod reader;
 mod rejects;
+mod schema;
+mod state;
+mod time;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
-use dataflows::model::{is_numeric_key, key_of, Action, Arrival, Event, Key, Settings, Time};
+use dataflows::model::{Arrival, Event, Key, Settings, Time};
 
-use clean::Reason;
 pub use dictionary::Dictionary;
-use reader::{is_blank, Source};
-use rejects::RejectSink;
+pub use error::InputError;
+pub use presets::SchemaOptions;
+pub use reader::Origin;
+pub use schema::{ActionTable, ColumnMap, Format, SortMode, TsUnit};
 
-/// The input file formats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// Taobao UserBehavior: no header, `user_id,item_id,category_id,behavior_type,timestamp`
-    /// with the timestamp in Unix seconds and behaviour pv/fav/cart/buy.
-    Taobao,
-    /// Header `ts,user,item,action[,category,price,quantity,session]`, ts in ms, canonical
-    /// action names.
-    Native,
-}
+use catalogue::Catalogue;
+use progress::Progress;
+use reader::{is_blank, Next, Source};
+use rejects::RejectSink;
+use state::{Outcome, State};
 
 /// Record accounting; read == accepted + rejected_total() + duplicates always.
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -45,6 +50,9 @@ pub struct Accounting {
     pub duplicates: u64,
     /// Accepted events whose tick was behind the frontier (entered at the frontier).
     pub late: u64,
+    /// Accepted events of a sorted input left unprocessed by a stop signal (they are
+    /// part of `accepted`).
+    pub unprocessed: u64,
     /// Distinct user / item keys among accepted events.
     pub users: u64,
     pub items: u64,
@@ -56,157 +64,244 @@ impl Accounting {
     }
 }
 
-/// Errors that end a run. Each message is one line naming the file; the io error is
-/// part of the message (not a `source`), so `{:#}` does not repeat it.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum InputError {
-    #[error("{file}: cannot open: {err}")]
-    Open { file: String, err: std::io::Error },
-    #[error("{file}: not a regular file")]
-    NotAFile { file: String },
-    #[error("{file}: read error at line {line}: {err}")]
-    Read { file: String, line: u64, err: std::io::Error },
-    #[error("{file}: header is `{found}`, expected `{expected}`")]
-    Header { file: String, found: String, expected: &'static str },
-    #[error("{file}: looks like a header line; taobao files have none")]
-    LooksLikeHeader { file: String },
-    #[error("writing rejected records: {0}")]
-    Rejects(std::io::Error),
-    #[error("invalid settings: {0}")]
-    Settings(&'static str),
+/// How the input is read, beyond the model's settings.
+#[derive(Clone, Debug, Default)]
+pub struct InputOptions {
+    pub schema: SchemaOptions,
+    /// `--items`: item -> category catalogue.
+    pub items: Option<PathBuf>,
+    pub sort: SortMode,
+    /// Keep reading files that grow.
+    pub follow: bool,
+    /// Draw a progress bar (else log lines every 5 s).
+    pub progress_bar: bool,
+    /// Set by SIGINT/SIGTERM: stop reading.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
-/// How often (in records) the wall clock for the `future` check is re-read.
-const CLOCK_EVERY: u32 = 1024;
+/// Lines between progress reports and stop checks.
+const REPORT_EVERY: u64 = 4096;
 
-enum Outcome {
-    Accepted(Arrival),
-    Duplicate,
-    Rejected(Reason),
-}
-
-/// The cleaning state shared by all files.
-struct State {
-    tick_ms: u64,
-    lateness_ms: u64,
-    max_clock_skew_ms: u64,
-    settings: Settings,
-    dictionary: Dictionary,
-    seen: HashSet<(u64, Key, Key, Action)>,
-    users: HashSet<Key>,
-    items: HashSet<Key>,
-    max_tick: Option<Time>,
-    /// Events with ts above this are `future`; refreshed from the wall clock.
-    limit_ms: u64,
-    clock_countdown: u32,
-    acc: Accounting,
-}
-
-/// Reads, cleans and keys events from a list of files; see the module docs.
+/// Reads, cleans and keys events from a list of inputs; see the module docs.
 pub struct Ingest {
-    format: Format,
     sources: Vec<Source>,
     current: usize,
     state: State,
     rejects: Option<RejectSink>,
     finished: bool,
+    follow: bool,
+    sort: bool,
+    /// The sorted events, once the pre-pass read them all.
+    sorted: Option<std::vec::IntoIter<Event>>,
+    stop: Option<Arc<AtomicBool>>,
+    progress: Progress,
+    lines: u64,
 }
 
 impl Ingest {
-    /// Opens every file up front (a missing/unreadable file is an error naming it, before
-    /// anything is read). Native headers are checked here, as is the first line of a
-    /// taobao file.
-    /// `rejects`: where each rejected record goes as a JSON line
-    /// {"file","line","offset","reason","raw"} (raw cut to 512 bytes, lossy UTF-8).
+    /// `open_with` for files of one format and the default options.
     pub fn open(
         settings: &Settings,
         format: Format,
         files: &[PathBuf],
         rejects: Option<Box<dyn std::io::Write + Send>>,
     ) -> anyhow::Result<Ingest> {
+        let mut opts = InputOptions::default();
+        opts.schema.format = Some(format);
+        let origins = files.iter().cloned().map(Origin::Path).collect();
+        Ingest::open_with(settings, &opts, origins, rejects)
+    }
+
+    /// Opens every input up front (a missing/unreadable file or a bad header is an
+    /// error naming it, before anything is read) and picks or checks each one's format.
+    /// `rejects`: where each rejected record goes as a JSON line
+    /// {"file","line","offset","reason","raw"} (raw cut to 512 bytes, lossy UTF-8).
+    pub fn open_with(
+        settings: &Settings,
+        opts: &InputOptions,
+        origins: Vec<Origin>,
+        rejects: Option<Box<dyn std::io::Write + Send>>,
+    ) -> anyhow::Result<Ingest> {
         if settings.tick_ms == 0 {
             return Err(InputError::Settings("tick_ms must be positive").into());
         }
-        let sources = files.iter().map(|path| Source::open(path, format)).collect::<Result<Vec<_>, _>>()?;
-        tracing::debug!(files = sources.len(), ?format, "input opened");
-        let mut state = State {
-            tick_ms: settings.tick_ms,
-            lateness_ms: settings.lateness_ms,
-            max_clock_skew_ms: settings.max_clock_skew_ms,
-            settings: settings.clone(),
-            dictionary: Dictionary::default(),
-            seen: HashSet::new(),
-            users: HashSet::new(),
-            items: HashSet::new(),
-            max_tick: None,
-            limit_ms: 0,
-            clock_countdown: 0,
-            acc: Accounting::default(),
+        if opts.follow && opts.sort == SortMode::Yes {
+            return Err(InputError::SortFollow.into());
+        }
+        let mut sources = Vec::new();
+        for origin in origins {
+            sources.extend(Source::open(origin, &opts.schema, opts.follow)?);
+        }
+        let catalogue = opts.items.as_deref().map(Catalogue::load).transpose()?;
+        let sort = match opts.sort {
+            SortMode::Yes => true,
+            SortMode::No => false,
+            SortMode::Auto => !opts.follow && sources.iter().any(|s| s.schema.unsorted),
         };
-        state.refresh_clock();
+        let total = sources.iter().map(|s| s.size).sum::<Option<u64>>();
+        tracing::debug!(files = sources.len(), sort, "input opened");
         Ok(Ingest {
-            format,
             sources,
             current: 0,
-            state,
+            state: State::new(settings, catalogue),
             rejects: rejects.map(RejectSink::new),
             finished: false,
+            follow: opts.follow,
+            sort,
+            sorted: None,
+            stop: opts.stop.clone(),
+            progress: Progress::new(opts.progress_bar, total),
+            lines: 0,
         })
     }
 
     /// Reads up to `max` accepted events (fewer at end of input; `max` 0 counts as 1);
-    /// Ok(None) once all files are exhausted and nothing was read.
+    /// Ok(None) once all input is exhausted and nothing was read. When following, an
+    /// empty batch means every followed file is waiting for more.
     pub fn next_batch(&mut self, max: usize) -> anyhow::Result<Option<Vec<Arrival>>> {
         let max = max.max(1);
-        let mut out = Vec::with_capacity(max.min(1 << 16));
         self.state.refresh_clock();
-        while out.len() < max {
-            let Some(src) = self.sources.get_mut(self.current) else {
-                break;
-            };
-            let Some((line, offset)) = src.next_line()? else {
-                self.current += 1;
-                continue;
-            };
-            let bytes = src.line();
-            if is_blank(bytes) {
-                continue;
-            }
-            match self.state.handle(self.format, src.columns, bytes) {
-                Outcome::Accepted(arrival) => out.push(arrival),
-                Outcome::Duplicate => {}
-                Outcome::Rejected(reason) => {
-                    if let Some(sink) = &mut self.rejects {
-                        sink.write(&src.name, line, offset, reason.as_str(), bytes)
-                            .map_err(InputError::Rejects)?;
-                    }
-                }
-            }
+        if self.sort && self.sorted.is_none() {
+            self.prepass()?;
         }
+        let out = match &mut self.sorted {
+            Some(events) => events.take(max).map(|e| self.state.arrive(e)).collect(),
+            None => self.read(max)?,
+        };
         if let Some(sink) = &mut self.rejects {
             sink.flush().map_err(InputError::Rejects)?;
         }
-        let exhausted = self.current >= self.sources.len();
+        let exhausted = match &self.sorted {
+            Some(events) => events.len() == 0,
+            None => self.sources.iter().all(Source::ended),
+        };
         if exhausted && !self.finished {
             self.finished = true;
-            let acc = &self.state.acc;
-            tracing::info!(
-                read = acc.read,
-                accepted = acc.accepted,
-                rejected = acc.rejected_total(),
-                duplicates = acc.duplicates,
-                late = acc.late,
-                "input exhausted"
-            );
+            self.progress.finish();
+            self.log_end();
         }
         Ok(if exhausted && out.is_empty() { None } else { Some(out) })
     }
 
-    /// Current input frontier: (max tick seen so far) - lateness_ms, saturating; 0 before
-    /// any event.
+    /// Reads the sources in order (round robin when following) up to `max` events, or
+    /// until a whole round found no line.
+    fn read(&mut self, max: usize) -> Result<Vec<Arrival>, InputError> {
+        let mut out = Vec::new();
+        let mut idle = 0;
+        while out.len() < max && idle < self.sources.len() {
+            if self.current >= self.sources.len() {
+                if !self.follow {
+                    break;
+                }
+                self.current = 0;
+            }
+            let Some(src) = self.sources.get_mut(self.current) else {
+                break;
+            };
+            let Next::Line(line, offset) = src.next_line()? else {
+                idle += 1;
+                self.current += 1;
+                continue;
+            };
+            idle = 0;
+            if let Some(event) = take_line(&mut self.state, &mut self.rejects, src, line, offset)? {
+                out.push(self.state.arrive(event));
+            }
+            self.count_line();
+        }
+        Ok(out)
+    }
+
+    /// Reads everything (until a stop signal), then sorts by tick, stably.
+    fn prepass(&mut self) -> Result<(), InputError> {
+        let mut events = Vec::new();
+        for i in 0..self.sources.len() {
+            while !self.stopped() {
+                let Some(src) = self.sources.get_mut(i) else {
+                    break;
+                };
+                let Next::Line(line, offset) = src.next_line()? else {
+                    break;
+                };
+                events.extend(take_line(&mut self.state, &mut self.rejects, src, line, offset)?);
+                self.count_line();
+            }
+        }
+        tracing::debug!(events = events.len(), "sorting the input by time");
+        events.sort_by_key(|e| e.tick);
+        self.sorted = Some(events.into_iter());
+        Ok(())
+    }
+
+    fn count_line(&mut self) {
+        self.lines += 1;
+        if self.lines.is_multiple_of(REPORT_EVERY) {
+            let bytes = self.sources.iter().map(Source::raw_bytes).sum();
+            self.progress.report(bytes, &self.state.acc, self.state.newest());
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed))
+    }
+
+    fn log_end(&self) {
+        let acc = &self.state.acc;
+        tracing::info!(
+            read = acc.read,
+            accepted = acc.accepted,
+            rejected = acc.rejected_total(),
+            duplicates = acc.duplicates,
+            late = acc.late,
+            "input exhausted"
+        );
+        if acc.late > 0 && !self.sort {
+            tracing::warn!(
+                late = acc.late,
+                "events behind the frontier entered late (the input is not in time order); \
+                 --sort yes sorts files first, --set lateness_ms=N allows for it"
+            );
+        }
+    }
+
+    /// Where rejected records go from now on (see `open_with`).
+    pub fn set_rejects(&mut self, out: Box<dyn std::io::Write + Send>) {
+        self.rejects = Some(RejectSink::new(out));
+    }
+
+    /// On a stop signal: the sorted events left of the newest tick handed out, so that
+    /// it completes. The sorted events after it are not processed; they stay counted as
+    /// accepted and are counted in `unprocessed`. Unsorted input: nothing (reading stops).
+    pub fn finish_tick(&mut self) -> Vec<Arrival> {
+        let Some(events) = &mut self.sorted else {
+            return Vec::new();
+        };
+        let newest = self.state.newest();
+        let (now, rest): (Vec<Event>, Vec<Event>) = events.partition(|e| newest.is_some_and(|n| e.tick <= n));
+        self.state.acc.unprocessed += rest.len() as u64;
+        now.into_iter().map(|e| self.state.arrive(e)).collect()
+    }
+
+    /// Whether the input is sorted before it is streamed.
+    pub fn sorted(&self) -> bool {
+        self.sort
+    }
+
+    /// Current input frontier: (max tick seen so far) - lateness_ms, saturating (or
+    /// later, see `advance_quiet`); 0 before any event.
     pub fn frontier(&self) -> Time {
         self.state.frontier()
+    }
+
+    /// While following quiet input: moves the frontier on by the wall time elapsed
+    /// since the newest event was read (whole ticks); returns it.
+    pub fn advance_quiet(&mut self) -> Time {
+        self.state.advance_quiet()
+    }
+
+    /// The newest tick read so far.
+    pub fn newest(&self) -> Option<Time> {
+        self.state.newest()
     }
 
     pub fn accounting(&self) -> &Accounting {
@@ -225,101 +320,37 @@ impl Ingest {
     }
 }
 
-impl State {
-    fn refresh_clock(&mut self) {
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-        self.limit_ms = now_ms.saturating_add(self.max_clock_skew_ms);
-        self.clock_countdown = CLOCK_EVERY;
-    }
+/// Reads `data` as one input with `opts` to its end and returns the accounting (an
+/// error: the input could not be opened, e.g. a bad header); for the fuzz target and
+/// the property tests.
+#[doc(hidden)]
+pub fn read_all(settings: &Settings, opts: &InputOptions, data: Vec<u8>) -> anyhow::Result<Accounting> {
+    let origin = Origin::Reader("data".into(), Box::new(std::io::Cursor::new(data)));
+    let mut ingest = Ingest::open_with(settings, opts, vec![origin], None)?;
+    while ingest.next_batch(1024)?.is_some() {}
+    Ok(ingest.accounting().clone())
+}
 
-    fn frontier(&self) -> Time {
-        self.max_tick.map_or(0, |m| m.saturating_sub(self.lateness_ms))
+/// Cleans the line `src` holds; a rejected one goes to the rejects file.
+fn take_line(
+    state: &mut State,
+    rejects: &mut Option<RejectSink>,
+    src: &Source,
+    line: u64,
+    offset: u64,
+) -> Result<Option<Event>, InputError> {
+    let bytes = src.line();
+    if is_blank(bytes) {
+        return Ok(None);
     }
-
-    fn handle(&mut self, format: Format, columns: usize, bytes: &[u8]) -> Outcome {
-        self.clock_countdown = self.clock_countdown.saturating_sub(1);
-        if self.clock_countdown == 0 {
-            self.refresh_clock();
-        }
-        self.acc.read += 1;
-        match self.clean(format, columns, bytes) {
-            Ok(Some(arrival)) => {
-                self.acc.accepted += 1;
-                Outcome::Accepted(arrival)
+    match state.handle(&src.schema, bytes) {
+        Outcome::Accepted(event) => Ok(Some(event)),
+        Outcome::Duplicate => Ok(None),
+        Outcome::Rejected(reason) => {
+            if let Some(sink) = rejects {
+                sink.write(&src.name, line, offset, reason.as_str(), bytes).map_err(InputError::Rejects)?;
             }
-            Ok(None) => {
-                self.acc.duplicates += 1;
-                Outcome::Duplicate
-            }
-            Err(reason) => {
-                match self.acc.rejected.get_mut(reason.as_str()) {
-                    Some(n) => *n += 1,
-                    None => {
-                        self.acc.rejected.insert(reason.as_str().to_owned(), 1);
-                    }
-                }
-                Outcome::Rejected(reason)
-            }
-        }
-    }
-
-    /// The accepted arrival, `None` for a duplicate, or why the record is rejected.
-    fn clean(&mut self, format: Format, columns: usize, bytes: &[u8]) -> Result<Option<Arrival>, Reason> {
-        let text = std::str::from_utf8(bytes).map_err(|_| Reason::NotUtf8)?;
-        let raw = formats::parse(format, columns, text)?;
-        if raw.ts_ms > self.limit_ms {
-            return Err(Reason::Future);
-        }
-        // Only reachable when the skew limit is disabled: the tick would overflow.
-        if raw.ts_ms.checked_add(self.tick_ms - 1).is_none() {
-            return Err(Reason::Parse);
-        }
-        let mut new_ids: Vec<(Key, &str)> = Vec::new();
-        let user = self.key(&raw.user, &mut new_ids)?;
-        let item = self.key(&raw.item, &mut new_ids)?;
-        let category = match raw.category.as_deref() {
-            Some(c) => Some(self.key(c, &mut new_ids)?),
-            None => None,
-        };
-        if !self.seen.insert((raw.ts_ms, user, item, raw.action)) {
-            return Ok(None);
-        }
-        self.dictionary.insert_all(&new_ids);
-        let tick = self.settings.tick_of(raw.ts_ms);
-        let frontier = self.frontier();
-        if tick < frontier {
-            self.acc.late += 1;
-        }
-        self.max_tick = Some(self.max_tick.map_or(tick, |m| m.max(tick)));
-        if self.users.insert(user) {
-            self.acc.users += 1;
-        }
-        if self.items.insert(item) {
-            self.acc.items += 1;
-        }
-        let event = Event { tick, user, item, action: raw.action, category };
-        Ok(Some(Arrival { event, at: tick.max(frontier) }))
-    }
-
-    /// The key of `id`, checking that a non-numeric key is not already another id's
-    /// (in the dictionary or earlier in this record); new ids are collected in `new_ids`.
-    fn key<'a>(&self, id: &'a str, new_ids: &mut Vec<(Key, &'a str)>) -> Result<Key, Reason> {
-        let key = key_of(id);
-        if is_numeric_key(key) {
-            return Ok(key);
-        }
-        if let Some((_, other)) = new_ids.iter().find(|(k, _)| *k == key) {
-            return if *other == id { Ok(key) } else { Err(Reason::KeyCollision) };
-        }
-        match self.dictionary.holds(key, id) {
-            Some(true) => Ok(key),
-            Some(false) => Err(Reason::KeyCollision),
-            None => {
-                new_ids.push((key, id));
-                Ok(key)
-            }
+            Ok(None)
         }
     }
 }

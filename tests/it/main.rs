@@ -2,6 +2,8 @@
 //! recompiles differential-dataflow's generics).
 
 mod cli;
+mod follow;
 mod harness;
+mod inputs;
 mod oracle_props;
 mod recompute;
