@@ -23,7 +23,10 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let started = Instant::now();
     let settings = crate::config::load(args.config.as_deref(), &args.overrides)?;
     let stop = stop_on_signals()?;
+    let outputs: Vec<&Path> = [&args.out, &args.stats].into_iter().flatten().map(|p| p.as_path()).collect();
+    refuse_overwriting_inputs(&args.input, &outputs)?;
     let mut ingest = open_input(&args.input, &settings, stop.clone())?;
+    let stats_file = args.stats.as_deref().map(create).transpose()?;
     let out: Box<dyn Write> = match &args.out {
         Some(path) => Box::new(BufWriter::new(create(path)?)),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
@@ -60,9 +63,32 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let summary =
         Summary::new(ingest.accounting(), &state, lines, ticks, final_tick, &counters, started.elapsed());
     summary.print(args.workers);
-    if let Some(path) = &args.stats {
+    if let (Some(mut file), Some(path)) = (stats_file, &args.stats) {
         let text = serde_json::to_string_pretty(&summary)?;
-        std::fs::write(path, text + "\n").with_context(|| format!("{}: cannot write", path.display()))?;
+        file.write_all((text + "\n").as_bytes())
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+    }
+    let accounting = ingest.accounting();
+    if accounting.accepted == 0 && !follow {
+        bail!(
+            "no event was accepted ({} records read, {} rejected): is this the right file and format?",
+            accounting.read,
+            accounting.rejected_total()
+        );
+    }
+    Ok(())
+}
+
+/// An output path that names an input file would destroy it: refuse, before anything is opened.
+fn refuse_overwriting_inputs(input: &InputArgs, outputs: &[&Path]) -> Result<()> {
+    let rejects = input.rejects.as_deref();
+    let inputs: Vec<PathBuf> = input.files.iter().filter_map(|f| std::fs::canonicalize(f).ok()).collect();
+    for out in outputs.iter().copied().chain(rejects) {
+        if let Ok(target) = std::fs::canonicalize(out) {
+            if inputs.contains(&target) {
+                bail!("{}: is also an input file; refusing to overwrite it", out.display());
+            }
+        }
     }
     Ok(())
 }
@@ -71,6 +97,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
 pub fn check(args: &CheckArgs) -> Result<()> {
     let settings = crate::config::load(args.config.as_deref(), &args.overrides)?;
     let stop = stop_on_signals()?;
+    refuse_overwriting_inputs(&args.input, &[])?;
     let mut ingest = open_input(&args.input, &settings, stop.clone())?;
     let poll = Duration::from_millis(args.input.poll_ms);
     while !stop.load(Ordering::Relaxed) {

@@ -131,7 +131,7 @@ pub struct Settings {
     pub sim_scale: u64,
     /// |S(i)| (§4).
     pub similar_len: usize,
-    /// Blend weights in hundredths (§7). Parts B and G are not built yet.
+    /// Blend weights in hundredths (§7).
     pub blend_a: Weight,
     pub blend_b: Weight,
     pub blend_g: Weight,
@@ -242,6 +242,21 @@ impl Settings {
         }
         if self.neighbours_len == 0 {
             return Err("neighbours_len must be positive".into());
+        }
+        // Bounds that keep every intermediate sum well inside i64/i128.
+        const BIG: i64 = 1_000_000;
+        let w = &self.weights;
+        if [w.view, w.favorite, w.cart, w.remove_cart, w.purchase].iter().any(|x| x.abs() > BIG) {
+            return Err(format!("action weights must be within ±{BIG}"));
+        }
+        if steps.iter().any(|s| s.1 > BIG) || self.lambda > BIG || self.sim_scale > BIG as u64 {
+            return Err(format!("decay multipliers, lambda and sim_scale must be at most {BIG}"));
+        }
+        if self.embedding_unit > 1 << 20 || self.dim > 1024 {
+            return Err("embedding_unit must be at most 1048576 and dim at most 1024".into());
+        }
+        if [self.blend_a, self.blend_b, self.blend_g].iter().any(|x| x.abs() > BIG) {
+            return Err(format!("blend weights must be within ±{BIG}"));
         }
         if self.trending_depth < self.top_k {
             return Err("trending_depth must be >= top_k".into());

@@ -175,3 +175,29 @@ fn emitted_neighbours_and_embeddings_end_in_the_oracle_state() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_input_is_never_overwritten_and_an_empty_run_fails() {
+    let dir = std::env::temp_dir().join(format!("interestflow-guard-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let input = dir.join("events.csv");
+    let line = "543462,1715,1464116,pv,1511658000\n";
+    std::fs::write(&input, line).expect("write");
+    let path = input.to_str().expect("utf-8 path");
+    for flag in ["--out", "--rejects", "--stats"] {
+        let err = one_line_error(&["run", flag, path, path]);
+        assert!(err.contains("is also an input file"), "{flag}: {err}");
+        assert_eq!(
+            std::fs::read_to_string(&input).expect("still there"),
+            line,
+            "{flag} left the input alone"
+        );
+    }
+    let garbage = dir.join("garbage.csv");
+    std::fs::write(&garbage, "1,2,3\n4,5\n").expect("write");
+    let out = bin().args(["run", "--format", "taobao"]).arg(&garbage).output().expect("runs");
+    assert!(!out.status.success(), "a run that accepted nothing fails");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.lines().last().is_some_and(|l| l.contains("no event was accepted")), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
