@@ -21,6 +21,8 @@ pub(crate) enum Reason {
     /// A non-numeric id whose key already belongs to a different id.
     KeyCollision,
     NotUtf8,
+    /// A line longer than the reader's limit (the rest of it is skipped unread).
+    TooLong,
 }
 
 impl Reason {
@@ -35,6 +37,7 @@ impl Reason {
             Reason::Future => "future",
             Reason::KeyCollision => "key_collision",
             Reason::NotUtf8 => "not_utf8",
+            Reason::TooLong => "too_long",
         }
     }
 }

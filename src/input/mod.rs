@@ -33,6 +33,7 @@ pub use reader::Origin;
 pub use schema::{ActionTable, ColumnMap, Format, SortMode, TsUnit};
 
 use catalogue::Catalogue;
+use clean::Reason;
 use progress::Progress;
 use reader::{is_blank, Next, Source};
 use rejects::RejectSink;
@@ -343,7 +344,9 @@ fn take_line(
     if is_blank(bytes) {
         return Ok(None);
     }
-    match state.handle(&src.schema, bytes) {
+    let outcome =
+        if src.overlong() { state.reject(Reason::TooLong) } else { state.handle(&src.schema, bytes) };
+    match outcome {
         Outcome::Accepted(event) => Ok(Some(event)),
         Outcome::Duplicate => Ok(None),
         Outcome::Rejected(reason) => {

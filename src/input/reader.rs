@@ -14,6 +14,11 @@ use super::presets::{resolve, SchemaOptions};
 use super::schema::Schema;
 use super::InputError;
 
+/// The longest line read as a record; longer ones are rejected (`too_long`).
+pub(crate) const MAX_LINE: usize = 1 << 20;
+/// At most this much of an overlong line is skipped as one record.
+const MAX_SKIP: u64 = 1 << 28;
+
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 const GZIP: &[u8] = &[0x1f, 0x8b];
 const ZSTD: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
@@ -119,6 +124,9 @@ pub(crate) struct Source {
     buf: Vec<u8>,
     /// `buf` holds the start of a line whose newline has not been written yet.
     partial: bool,
+    /// The line in `buf` was cut at `MAX_LINE` bytes; its rest was skipped.
+    overlong: bool,
+    skipped_bytes: u64,
     /// Physical lines consumed so far, and the byte offset of the next one.
     lines: u64,
     offset: u64,
@@ -228,6 +236,8 @@ impl Source {
             reader,
             buf: Vec::new(),
             partial: false,
+            overlong: false,
+            skipped_bytes: 0,
             lines: 0,
             offset: 0,
             pending: None,
@@ -274,8 +284,11 @@ impl Source {
             }
             if !self.partial {
                 self.buf.clear();
+                self.overlong = false;
             }
-            match self.reader.read_until(b'\n', &mut self.buf) {
+            // Bounded: a line without an end (e.g. /dev/zero) must not take all memory.
+            let room = (MAX_LINE + 1).saturating_sub(self.buf.len()) as u64;
+            match (&mut self.reader).take(room).read_until(b'\n', &mut self.buf) {
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     self.partial = !self.buf.is_empty();
                     return Ok(Next::Waiting);
@@ -285,7 +298,10 @@ impl Source {
                 }
                 Ok(_) => {}
             }
-            let complete = self.buf.last() == Some(&b'\n');
+            if self.buf.len() > MAX_LINE && self.buf.last() != Some(&b'\n') {
+                self.skip_rest_of_line()?;
+            }
+            let complete = self.buf.last() == Some(&b'\n') || self.overlong;
             if !complete && self.follow.is_some() {
                 // Nothing new, or an unfinished line: wait, unless the file was
                 // replaced (then an unfinished line of the old one is handed out as it is).
@@ -314,12 +330,49 @@ impl Source {
         }
     }
 
+    /// Cuts an overlong line to `MAX_LINE` bytes and reads past the rest of it, so
+    /// that the next line starts where it should; the skipped bytes count in offsets.
+    fn skip_rest_of_line(&mut self) -> Result<(), InputError> {
+        self.overlong = true;
+        self.buf.truncate(MAX_LINE);
+        let mut skipped = 1; // the byte past the limit, already read
+        loop {
+            let (done, used) = {
+                let chunk = match self.reader.fill_buf() {
+                    Ok(chunk) => chunk,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(err) => {
+                        return Err(InputError::Read { file: self.name.clone(), line: self.lines + 1, err })
+                    }
+                };
+                match chunk.iter().position(|b| *b == b'\n') {
+                    Some(i) => (true, i + 1),
+                    None => (chunk.is_empty(), chunk.len()),
+                }
+            };
+            self.reader.consume(used);
+            skipped += used as u64;
+            // A line without end (a device, say) is cut into records of MAX_SKIP bytes,
+            // so the caller still sees lines and a stop signal.
+            if done || skipped >= MAX_SKIP {
+                break;
+            }
+        }
+        self.skipped_bytes = skipped;
+        Ok(())
+    }
+
+    /// True when the current line was longer than `MAX_LINE` bytes.
+    pub(crate) fn overlong(&self) -> bool {
+        self.overlong
+    }
+
     /// Counts the line in `buf` and strips its terminator (and a BOM on line 1).
     fn finish_line(&mut self) -> (u64, u64) {
         self.partial = false;
         let pos = (self.lines + 1, self.offset);
         self.lines += 1;
-        self.offset += self.buf.len() as u64;
+        self.offset += self.buf.len() as u64 + std::mem::take(&mut self.skipped_bytes);
         if self.buf.last() == Some(&b'\n') {
             self.buf.pop();
             if self.buf.last() == Some(&b'\r') {

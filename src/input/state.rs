@@ -92,6 +92,13 @@ impl State {
         self.frontier()
     }
 
+    /// Counts a record rejected before it could be parsed (e.g. a line too long).
+    pub(crate) fn reject(&mut self, reason: Reason) -> Outcome {
+        self.acc.read += 1;
+        *self.acc.rejected.entry(reason.as_str().to_owned()).or_default() += 1;
+        Outcome::Rejected(reason)
+    }
+
     /// Cleans one record and counts it.
     pub(crate) fn handle(&mut self, schema: &Schema, bytes: &[u8]) -> Outcome {
         self.clock_countdown = self.clock_countdown.saturating_sub(1);

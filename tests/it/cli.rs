@@ -201,3 +201,36 @@ fn an_input_is_never_overwritten_and_an_empty_run_fails() {
     assert!(err.lines().last().is_some_and(|l| l.contains("no event was accepted")), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_overlong_line_is_rejected_and_the_next_lines_are_read() {
+    let dir = std::env::temp_dir().join(format!("interestflow-long-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let input = dir.join("events.csv");
+    let long = "9".repeat(3 << 20);
+    let good = "543462,1715,1464116,pv,1511658000\n";
+    std::fs::write(&input, format!("{long}\n{good}x\n")).expect("write");
+    let rejects = dir.join("rejects.jsonl");
+    let out = bin()
+        .args(["check", "--format", "taobao", "--rejects"])
+        .arg(&rejects)
+        .arg(&input)
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<Value> = std::fs::read_to_string(&rejects)
+        .expect("rejects written")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    assert_eq!(lines.len(), 2, "the long line and `x`");
+    assert_eq!(lines[0]["reason"], "too_long");
+    assert_eq!(lines[0]["line"], 1);
+    assert_eq!(lines[1]["line"], 3);
+    assert_eq!(
+        lines[1]["offset"].as_u64(),
+        Some((long.len() + 1 + good.len()) as u64),
+        "offsets count the skipped bytes"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
