@@ -71,7 +71,6 @@ pub struct TickChanges {
 pub struct Touched {
     pub users: BTreeSet<Key>,
     pub items: BTreeSet<Key>,
-    pub history_users: BTreeSet<Key>,
     pub neighbour_users: BTreeSet<Key>,
     pub embedded_users: BTreeSet<Key>,
     pub trending: bool,
@@ -108,7 +107,6 @@ impl State {
                 Change::History { user, item, weight } => {
                     toggle(self.history.entry(user).or_default(), (Reverse(weight), item), add);
                     prune(&mut self.history, user);
-                    touched.history_users.insert(user);
                 }
                 Change::Similar { item, other, steps } => {
                     toggle(self.similar.entry(item).or_default(), (Reverse(steps), other), add);

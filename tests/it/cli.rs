@@ -10,7 +10,7 @@ use dataflows::snapshot::RecList;
 use interestflow::input::{Format, Ingest};
 use serde_json::Value;
 
-fn bin() -> Command {
+pub(crate) fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_interestflow"))
 }
 
@@ -88,7 +88,8 @@ fn sample_run_ends_in_the_oracle_state() {
     assert!(got == want.recs, "the stream's final R(u) equals the oracle's");
 }
 
-fn one_line_error(args: &[&str]) -> String {
+/// Runs the binary and checks it fails with one line on stderr and nothing on stdout.
+pub(crate) fn one_line_error(args: &[&str]) -> String {
     let out = bin().args(args).output().expect("the binary starts");
     assert!(!out.status.success(), "{args:?} fails");
     assert!(out.stdout.is_empty(), "{args:?} writes no output");

@@ -4,13 +4,15 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use dataflows::model::{key_of, Action, Arrival, Settings};
 use interestflow::input::{
     read_all, Accounting, ActionTable, ColumnMap, Format, Ingest, InputOptions, Origin, SortMode, TsUnit,
 };
 use proptest::prelude::*;
+
+use crate::cli::{bin, one_line_error};
 
 /// `$CARGO_MANIFEST_DIR/../shared/data`; a missing folder fails the test, loudly.
 pub fn data(rel: &str) -> PathBuf {
@@ -266,10 +268,6 @@ fn compressed_files_and_several_files_read_like_plain_ones() {
     assert_eq!(summary(&acc), (110_300 + 84_476, 110_300 + 84_475 - 88, rej("parse", 1), 88, 0));
 }
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_interestflow"))
-}
-
 #[test]
 fn stdin_reads_like_a_file() {
     let mut child = bin()
@@ -284,15 +282,6 @@ fn stdin_reads_like_a_file() {
     assert!(out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("read 17435 = accepted 17428 + rejected 1 + duplicates 6"), "{err}");
-}
-
-fn one_line_error(args: &[&str]) -> String {
-    let out = bin().args(args).output().expect("the binary starts");
-    assert!(!out.status.success(), "{args:?} fails");
-    assert!(out.stdout.is_empty(), "{args:?} writes no output");
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(err.trim_end().lines().count(), 1, "{args:?} gives one line: {err}");
-    err
 }
 
 #[test]
