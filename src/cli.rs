@@ -27,8 +27,15 @@ pub enum Command {
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
-    /// Keys re-evaluated and latency per event, one event at a time at steady state.
-    Fanout(crate::bench::FanoutArgs),
+    /// Freshness per batch size at steady state, and keys re-evaluated per event.
+    #[command(alias = "fanout")]
+    Latency(crate::bench::LatencyArgs),
+    /// The oracle's from-scratch time against one incremental update.
+    Recompute(crate::bench::RecomputeArgs),
+    /// Throughput and peak memory of `run` per file and worker count.
+    Replay(crate::bench::ReplayArgs),
+    /// Replays of generated streams of growing size: table, JSON and plot.
+    Growth(crate::bench::GrowthArgs),
 }
 
 /// What is read and how: shared by `run` and `check`.
@@ -134,7 +141,10 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => crate::run::run(&args),
         Command::Check(args) => crate::run::check(&args),
-        Command::Bench(BenchCommand::Fanout(args)) => crate::bench::fanout(&args),
+        Command::Bench(BenchCommand::Latency(args)) => crate::bench::latency(&args),
+        Command::Bench(BenchCommand::Recompute(args)) => crate::bench::recompute(&args),
+        Command::Bench(BenchCommand::Replay(args)) => crate::bench::replay(&args),
+        Command::Bench(BenchCommand::Growth(args)) => crate::bench::growth(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
