@@ -20,6 +20,9 @@ pub enum Command {
     Run(RunArgs),
     /// Reads and cleans event files without the engine; prints the accounting.
     Check(CheckArgs),
+    /// Writes a seeded synthetic Taobao-format event stream (or, with --fit, the
+    /// shape statistics of a file).
+    Generate(crate::generate::GenerateArgs),
     /// Measurements of the engine itself.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -131,6 +134,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => crate::run::run(&args),
         Command::Check(args) => crate::run::check(&args),
         Command::Bench(BenchCommand::Fanout(args)) => crate::bench::fanout(&args),
+        Command::Generate(args) => crate::generate::generate(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,145 @@
+//! The generator's parameters (fitted to the Taobao files, see docs/generator.md),
+//! the catalogue (categories and their items) and the time profile.
+
+use super::rng::Rng;
+
+/// Behaviour names in Taobao's order of the fitted shares.
+pub const ACTIONS: [&str; 4] = ["pv", "fav", "cart", "buy"];
+
+/// The shape, fitted by `interestflow generate --fit` on the user-prefix file.
+#[derive(Clone, Debug)]
+pub struct Shape {
+    /// Mean events per user (real: 103.5 over the 9 days).
+    pub events_per_user: f64,
+    /// ln(events per user) ~ N(mu, sigma): the user-activity spread.
+    pub activity_sigma: f64,
+    /// Share of each action, in `ACTIONS` order.
+    pub action_mix: [f64; 4],
+    /// P(the event's item is one seen earlier in the session), per action.
+    pub repeat: [f64; 4],
+    /// P(a fresh item in a session is from the previous event's category).
+    pub same_category: f64,
+    /// Session length L = ceil(exp(N(mu, sigma))), fitted to P(L=1) and mean L.
+    pub session_mu: f64,
+    pub session_sigma: f64,
+    /// Mean session length (real: 5.99), to spread the remaining sessions.
+    pub session_mean: f64,
+    /// A gap over this many seconds starts a new session.
+    pub session_gap_s: u64,
+    /// ln(gap within a session, s) ~ N(mu, sigma), clamped to [1, session_gap_s].
+    pub gap_mu: f64,
+    pub gap_sigma: f64,
+    /// Zipf exponents: category popularity, item popularity within a category.
+    pub category_zipf: f64,
+    pub item_zipf: f64,
+    /// Relative activity per hour of the day, Beijing time (UTC+8).
+    pub hours: [f64; 24],
+    /// Relative activity per day from the start, cycled past the last.
+    pub days: Vec<f64>,
+}
+
+impl Default for Shape {
+    fn default() -> Self {
+        Shape {
+            events_per_user: 103.5,
+            activity_sigma: 0.916,
+            action_mix: [0.8980, 0.0279, 0.0533, 0.0208],
+            repeat: [0.119, 0.051, 0.100, 0.407],
+            same_category: 0.445,
+            session_mu: 0.702,
+            session_sigma: 1.416,
+            session_mean: 5.99,
+            session_gap_s: 1800,
+            gap_mu: 4.01,
+            gap_sigma: 1.38,
+            category_zipf: 1.0,
+            item_zipf: 0.6,
+            hours: [
+                0.84, 0.38, 0.19, 0.11, 0.13, 0.18, 0.38, 0.64, 0.78, 0.97, 1.07, 1.10, 0.97, 1.22, 1.20, 1.33,
+                1.29, 1.10, 1.19, 1.56, 1.88, 2.12, 1.90, 1.46,
+            ],
+            days: vec![8697.0, 8786.0, 8281.0, 8855.0, 8772.0, 8614.0, 9413.0, 11479.0, 11355.0],
+        }
+    }
+}
+
+/// Zipf-like rank in [0, n) by the continuous inverse CDF of x^-s on [1, n+1).
+pub fn zipf(rng: &mut Rng, n: u64, s: f64) -> u64 {
+    let u = rng.unit();
+    let top = (n + 1) as f64;
+    let x = if (s - 1.0).abs() < 1e-9 {
+        top.powf(u)
+    } else {
+        let e = 1.0 - s;
+        (1.0 + u * (top.powf(e) - 1.0)).powf(1.0 / e)
+    };
+    (x as u64).saturating_sub(1).min(n - 1)
+}
+
+/// Categories by popularity rank, each with a contiguous block of item indices whose
+/// size follows the category's share: popular categories have many items.
+pub struct Catalogue {
+    offsets: Vec<u64>,
+    pub items: u64,
+}
+
+impl Catalogue {
+    pub fn new(categories: u64, items: u64, s: f64) -> Self {
+        let w: Vec<f64> = (1..=categories).map(|c| (c as f64).powf(-s)).collect();
+        let total: f64 = w.iter().sum();
+        let mut offsets = Vec::with_capacity(w.len() + 1);
+        let mut at = 0u64;
+        for wc in &w {
+            offsets.push(at);
+            at += ((items as f64 * wc / total).round() as u64).max(1);
+        }
+        offsets.push(at);
+        Catalogue { offsets, items: at }
+    }
+
+    pub fn categories(&self) -> u64 {
+        self.offsets.len() as u64 - 1
+    }
+
+    pub fn size(&self, category: u64) -> u64 {
+        self.offsets[category as usize + 1] - self.offsets[category as usize]
+    }
+
+    pub fn item(&self, category: u64, rank: u64) -> u64 {
+        self.offsets[category as usize] + rank
+    }
+
+    /// The category holding item index `item`.
+    pub fn category_of(&self, item: u64) -> u64 {
+        (self.offsets.partition_point(|&o| o <= item) - 1) as u64
+    }
+}
+
+/// Hour-by-hour activity over the span, mapping a position in [0, 1) of the
+/// cumulative activity to seconds from the start: uniform positions become the
+/// daily cycle.
+pub struct TimeProfile {
+    cumulative: Vec<f64>,
+}
+
+impl TimeProfile {
+    pub fn new(shape: &Shape, days: u64) -> Self {
+        let mut cumulative = vec![0.0];
+        let mut at = 0.0;
+        for h in 0..days * 24 {
+            let day = shape.days[(h / 24) as usize % shape.days.len()];
+            at += day * shape.hours[(h % 24) as usize];
+            cumulative.push(at);
+        }
+        TimeProfile { cumulative }
+    }
+
+    pub fn seconds(&self, position: f64) -> u64 {
+        let total = self.cumulative[self.cumulative.len() - 1];
+        let target = position.clamp(0.0, 1.0) * total;
+        let h = (self.cumulative.partition_point(|&c| c <= target) - 1).min(self.cumulative.len() - 2);
+        let width = self.cumulative[h + 1] - self.cumulative[h];
+        let frac = if width > 0.0 { (target - self.cumulative[h]) / width } else { 0.0 };
+        h as u64 * 3600 + (frac.min(1.0) * 3599.0) as u64
+    }
+}
