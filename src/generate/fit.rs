@@ -21,6 +21,7 @@ struct Row {
 
 #[derive(Serialize, Debug)]
 pub struct Quantiles {
+    pub min: u64,
     pub p10: u64,
     pub p25: u64,
     pub p50: u64,
@@ -119,8 +120,19 @@ fn parse(line: &str) -> Option<Row> {
 
 fn quantiles(mut xs: Vec<u64>) -> Quantiles {
     xs.sort_unstable();
-    let q = |p: f64| xs.get(((xs.len() as f64 * p) as usize).min(xs.len().saturating_sub(1))).copied().unwrap_or(0);
-    Quantiles { p10: q(0.1), p25: q(0.25), p50: q(0.5), p75: q(0.75), p90: q(0.9), p99: q(0.99), max: q(1.0) }
+    let q = |p: f64| {
+        xs.get(((xs.len() as f64 * p) as usize).min(xs.len().saturating_sub(1))).copied().unwrap_or(0)
+    };
+    Quantiles {
+        min: q(0.0),
+        p10: q(0.1),
+        p25: q(0.25),
+        p50: q(0.5),
+        p75: q(0.75),
+        p90: q(0.9),
+        p99: q(0.99),
+        max: q(1.0),
+    }
 }
 
 fn ln_moments(xs: impl Iterator<Item = u64>) -> (f64, f64) {
@@ -258,9 +270,15 @@ fn session_lognormal(single: f64, mean: f64) -> (f64, f64) {
 fn inverse_normal_cdf(p: f64) -> f64 {
     let phi = |x: f64| {
         let t = 1.0 / (1.0 + 0.327_591_1 * x.abs() / std::f64::consts::SQRT_2);
-        let poly = t * (0.254_829_592 + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+        let poly = t
+            * (0.254_829_592
+                + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
         let tail = 0.5 * poly * (-(x * x) / 2.0).exp();
-        if x >= 0.0 { 1.0 - tail } else { tail }
+        if x >= 0.0 {
+            1.0 - tail
+        } else {
+            tail
+        }
     };
     let (mut lo, mut hi) = (-10.0, 10.0);
     for _ in 0..80 {
@@ -276,17 +294,43 @@ fn inverse_normal_cdf(p: f64) -> f64 {
 
 fn print_text(r: &FitReport) {
     let q = |x: &Quantiles| {
-        format!("p10 {} p25 {} p50 {} p75 {} p90 {} p99 {} max {}", x.p10, x.p25, x.p50, x.p75, x.p90, x.p99, x.max)
+        format!(
+            "min {} p10 {} p25 {} p50 {} p75 {} p90 {} p99 {} max {}",
+            x.min, x.p10, x.p25, x.p50, x.p75, x.p90, x.p99, x.max
+        )
     };
     let mix: Vec<String> = ACTIONS.iter().zip(r.action_mix).map(|(a, s)| format!("{a} {s:.4}")).collect();
     let rep: Vec<String> = ACTIONS.iter().zip(r.repeat).map(|(a, s)| format!("{a} {s:.3}")).collect();
-    println!("events {} (skipped {}), users {}, items {}, categories {}", r.events, r.skipped, r.users, r.items, r.categories);
+    println!(
+        "events {} (skipped {}), users {}, items {}, categories {}",
+        r.events, r.skipped, r.users, r.items, r.categories
+    );
     println!("action mix: {}", mix.join(", "));
-    println!("events/user: {} mean {:.1}; ln mean {:.3} sd {:.3}", q(&r.events_per_user), r.events_per_user_mean, r.activity_ln.0, r.activity_ln.1);
-    println!("items: top 1% {:.3}, top 10% {:.3}, seen once {:.3}", r.item_top1, r.item_top10, r.item_singletons);
-    println!("categories: top 1% {:.3}, top 10% {:.3}; items/category {}", r.category_top1, r.category_top10, q(&r.items_per_category));
+    println!(
+        "events/user: {} mean {:.1}; ln mean {:.3} sd {:.3}",
+        q(&r.events_per_user),
+        r.events_per_user_mean,
+        r.activity_ln.0,
+        r.activity_ln.1
+    );
+    println!(
+        "items: top 1% {:.3}, top 10% {:.3}, seen once {:.3}",
+        r.item_top1, r.item_top10, r.item_singletons
+    );
+    println!(
+        "categories: top 1% {:.3}, top 10% {:.3}; items/category {}",
+        r.category_top1,
+        r.category_top10,
+        q(&r.items_per_category)
+    );
     println!("sessions (gap > {SESSION_GAP} s): {}, length {} mean {:.2} single {:.3}; lognormal mu {:.3} sigma {:.3}", r.sessions, q(&r.session_length), r.session_mean, r.session_single, r.session_ln.0, r.session_ln.1);
-    println!("gap within: {}; ln mean {:.3} sd {:.3}; between p50 {}", q(&r.gap_within), r.gap_ln.0, r.gap_ln.1, r.gap_between_p50);
+    println!(
+        "gap within: {}; ln mean {:.3} sd {:.3}; between p50 {}",
+        q(&r.gap_within),
+        r.gap_ln.0,
+        r.gap_ln.1,
+        r.gap_between_p50
+    );
     println!("repeat in session: {}; fresh item same category {:.3}", rep.join(", "), r.same_category);
     let hours: Vec<String> = r.hours.iter().map(|h| format!("{h:.2}")).collect();
     println!("hours (Beijing, mean 1): {}", hours.join(" "));

@@ -67,7 +67,7 @@ pub struct GenerateArgs {
 /// shows as many distinct items and categories as the file (docs/generator.md).
 const ANCHOR_EVENTS: f64 = 84_252.0;
 const ANCHOR_ITEMS: f64 = 300_000.0;
-const ANCHOR_CATEGORIES: f64 = 4_000.0;
+const ANCHOR_CATEGORIES: f64 = 3_000.0;
 const FULL_EVENTS: f64 = 100_150_807.0;
 const FULL_ITEMS: f64 = 4_162_024.0;
 const FULL_CATEGORIES: f64 = 9_439.0;
@@ -123,11 +123,12 @@ fn write_stream(plan: &Plan, shape: &Shape, mut out: impl Write) -> Result<u64> 
     let mut rng = Rng::new(plan.seed);
     let catalogue = Catalogue::new(plan.categories, plan.items, shape.category_zipf);
     let profile = TimeProfile::new(shape, plan.days);
-    let world = World { shape, catalogue: &catalogue, profile: &profile, start: plan.start };
+    let end = plan.start + plan.days * 86_400;
+    let world = World { shape, catalogue: &catalogue, profile: &profile, start: plan.start, end };
     let user_ids = Permutation::new(plan.users, &mut rng);
     let item_ids = Permutation::new(catalogue.items, &mut rng);
     let category_ids = Permutation::new(catalogue.categories(), &mut rng);
-    let counts = allocate(plan.events, plan.users, shape.activity_sigma, &mut rng);
+    let counts = allocate(plan.events, plan.users, &shape.activity, &mut rng);
     let mut users: Vec<User> = counts.iter().map(|&n| User::new(n, &world, &mut rng)).collect();
     let mut heap: BinaryHeap<Reverse<(u64, u32)>> =
         users.iter().enumerate().map(|(i, u)| Reverse((u.next_ts, i as u32))).collect();
@@ -157,10 +158,10 @@ fn write_stream(plan: &Plan, shape: &Shape, mut out: impl Write) -> Result<u64> 
     Ok(written)
 }
 
-/// Events per user: lognormal activity weights scaled to sum to exactly `events`,
-/// at least one each.
-fn allocate(events: u64, users: u64, sigma: f64, rng: &mut Rng) -> Vec<u64> {
-    let weights: Vec<f64> = (0..users).map(|_| rng.lognormal(0.0, sigma)).collect();
+/// Events per user: activity weights scaled to sum to exactly `events`, at least one
+/// each.
+fn allocate(events: u64, users: u64, knots: &[(f64, f64)], rng: &mut Rng) -> Vec<u64> {
+    let weights: Vec<f64> = (0..users).map(|_| model::activity(rng, knots)).collect();
     let total: f64 = weights.iter().sum();
     let mut counts: Vec<u64> =
         weights.iter().map(|w| ((events as f64 * w / total).floor() as u64).max(1)).collect();

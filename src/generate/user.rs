@@ -12,6 +12,7 @@ pub struct World<'a> {
     pub catalogue: &'a Catalogue,
     pub profile: &'a TimeProfile,
     pub start: u64,
+    pub end: u64,
 }
 
 pub struct User {
@@ -28,8 +29,14 @@ pub struct User {
 impl User {
     /// A user with `events` > 0 events, its first one scheduled.
     pub fn new(events: u64, world: &World, rng: &mut Rng) -> Self {
-        let mut u =
-            User { remaining: events, position: 0.0, in_session: 0, next_ts: 0, recent: [0; RECENT], recent_len: 0 };
+        let mut u = User {
+            remaining: events,
+            position: 0.0,
+            in_session: 0,
+            next_ts: 0,
+            recent: [0; RECENT],
+            recent_len: 0,
+        };
         u.open_session(world, rng, None);
         u
     }
@@ -44,7 +51,8 @@ impl User {
         self.position += (1.0 - self.position) * (1.0 - rng.open_unit().powf(1.0 / sessions_left));
         let at = world.start + world.profile.seconds(self.position);
         // After a session gap, so the sessions stay apart when read back.
-        self.next_ts = last_ts.map_or(at, |t| at.max(t + shape.session_gap_s + 1));
+        let at = last_ts.map_or(at, |t| at.max(t + shape.session_gap_s + 1));
+        self.next_ts = self.within_span(at, last_ts, world);
         self.recent_len = 0;
     }
 
@@ -62,11 +70,20 @@ impl User {
         if self.in_session > 0 {
             let shape = world.shape;
             let gap = rng.lognormal(shape.gap_mu, shape.gap_sigma).round();
-            self.next_ts = ts + gap.clamp(1.0, shape.session_gap_s as f64) as u64;
+            let at = ts + gap.clamp(1.0, shape.session_gap_s as f64) as u64;
+            self.next_ts = self.within_span(at, Some(ts), world);
         } else {
             self.open_session(world, rng, Some(ts));
         }
         (item, action, true)
+    }
+
+    /// Leaves a second for each remaining event before the end of the span, and keeps
+    /// the user's times strictly increasing (so no event can repeat another exactly).
+    fn within_span(&self, at: u64, last_ts: Option<u64>, world: &World) -> u64 {
+        let latest = world.end.saturating_sub(self.remaining);
+        let earliest = last_ts.map_or(world.start, |t| t + 1);
+        at.min(latest).max(earliest)
     }
 
     fn pick_item(&mut self, world: &World, rng: &mut Rng, action: usize) -> u64 {
