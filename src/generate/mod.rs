@@ -28,7 +28,7 @@ pub const TAOBAO_START: u64 = 1_511_539_200;
 #[derive(Args, Debug, Clone)]
 pub struct GenerateArgs {
     /// Events to write (exactly this many, all distinct).
-    #[arg(long, required_unless_present = "fit", value_parser = clap::value_parser!(u64).range(1..=10_000_000_000))]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000_000_000))]
     pub events: Option<u64>,
     /// Seed of the generator: same arguments and seed, same bytes.
     #[arg(long, default_value_t = 0)]
@@ -57,7 +57,7 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["events", "out", "users", "items", "categories"])]
     pub fit: Option<PathBuf>,
     /// With --fit: print JSON instead of text.
-    #[arg(long, requires = "fit")]
+    #[arg(long)]
     pub json: bool,
 }
 
@@ -81,7 +81,10 @@ pub fn generate(args: &GenerateArgs) -> Result<()> {
     if let Some(path) = &args.fit {
         return fit::report(path, args.start, args.days, args.json);
     }
-    let Some(events) = args.events else { bail!("--events N is required") };
+    if args.json {
+        bail!("--json goes with --fit FILE");
+    }
+    let Some(events) = args.events else { bail!("generate needs --events N (or --fit FILE)") };
     let shape = Shape::default();
     let users = args.users.unwrap_or(((events as f64 / shape.events_per_user).round() as u64).max(1));
     if users > events {

@@ -112,7 +112,8 @@ fn shape_matches_the_fitted_numbers() {
 #[test]
 fn bad_flags_are_one_line() {
     one_line_error(&["generate", "--events", "0"]);
-    one_line_error(&["generate"]);
+    assert!(one_line_error(&["generate"]).contains("--events N"));
+    one_line_error(&["generate", "--events", "5", "--json"]);
     one_line_error(&["generate", "--events", "5", "--users", "10"]);
     one_line_error(&["generate", "--events", "50", "--items", "3", "--categories", "9"]);
     one_line_error(&["generate", "--events", "5", "--out", "/nonexistent-dir/x.csv"]);
