@@ -69,6 +69,8 @@ pub struct FitReport {
     /// Activity per Beijing hour of day (mean 1) and events per day from the start.
     pub hours: Vec<f64>,
     pub days: Vec<u64>,
+    /// Session starts per Beijing hour of day (mean 1): the generator's daily cycle.
+    pub session_hours: Vec<f64>,
 }
 
 /// Sessions split at gaps above this (30 minutes), as in the generator.
@@ -177,7 +179,7 @@ fn counts(rows: &[Row], skipped: u64, start: u64, days: u64) -> FitReport {
     let mut hours = vec![0.0; 24];
     let mut day_counts = vec![0; days as usize];
     for r in rows {
-        hours[(((r.ts + 8 * 3600) / 3600) % 24) as usize] += 24.0 / n as f64;
+        hours[beijing_hour(r.ts)] += 24.0 / n as f64;
         day_counts[((r.ts - start) / 86_400) as usize] += 1;
     }
     FitReport {
@@ -208,7 +210,12 @@ fn counts(rows: &[Row], skipped: u64, start: u64, days: u64) -> FitReport {
         same_category: 0.0,
         hours,
         days: day_counts,
+        session_hours: vec![0.0; 24],
     }
+}
+
+fn beijing_hour(ts: u64) -> usize {
+    (((ts + 8 * 3600) / 3600) % 24) as usize
 }
 
 /// Session statistics over rows sorted by (user, ts).
@@ -235,6 +242,7 @@ fn sessions(rows: &[Row], r: &mut FitReport) {
                 if len > 0 {
                     lengths.push(len);
                 }
+                r.session_hours[beijing_hour(row.ts)] += 1.0;
                 len = 0;
                 seen.clear();
             }
@@ -246,6 +254,7 @@ fn sessions(rows: &[Row], r: &mut FitReport) {
     }
     lengths.push(len);
     r.sessions = lengths.len() as u64;
+    r.session_hours.iter_mut().for_each(|h| *h *= 24.0 / lengths.len() as f64);
     r.session_mean = rows.len() as f64 / lengths.len() as f64;
     r.session_single = lengths.iter().filter(|&&l| l == 1).count() as f64 / lengths.len() as f64;
     r.session_ln = session_lognormal(r.session_single, r.session_mean);
@@ -334,5 +343,7 @@ fn print_text(r: &FitReport) {
     println!("repeat in session: {}; fresh item same category {:.3}", rep.join(", "), r.same_category);
     let hours: Vec<String> = r.hours.iter().map(|h| format!("{h:.2}")).collect();
     println!("hours (Beijing, mean 1): {}", hours.join(" "));
+    let starts: Vec<String> = r.session_hours.iter().map(|h| format!("{h:.2}")).collect();
+    println!("session starts per hour: {}", starts.join(" "));
     println!("days: {:?}", r.days);
 }

@@ -34,8 +34,12 @@ pub struct Shape {
     /// Zipf exponents: category popularity, item popularity within a category.
     pub category_zipf: f64,
     pub item_zipf: f64,
-    /// Relative activity per hour of the day, Beijing time (UTC+8).
+    /// Session starts per hour of the day, Beijing time (UTC+8); sessions then run on,
+    /// so the events' cycle comes out as the real one.
     pub hours: [f64; 24],
+    /// Session length factor by the Beijing hour it starts in: events / session starts
+    /// per hour (evening sessions are longer).
+    pub hour_length: [f64; 24],
     /// Relative activity per day from the start, cycled past the last.
     pub days: Vec<f64>,
 }
@@ -66,8 +70,12 @@ impl Default for Shape {
             category_zipf: 1.05,
             item_zipf: 0.7,
             hours: [
-                0.84, 0.38, 0.19, 0.11, 0.13, 0.18, 0.38, 0.64, 0.78, 0.97, 1.07, 1.10, 0.97, 1.22, 1.20,
-                1.33, 1.29, 1.10, 1.19, 1.56, 1.88, 2.12, 1.90, 1.46,
+                0.60, 0.29, 0.14, 0.12, 0.09, 0.18, 0.42, 0.70, 0.98, 1.14, 1.31, 1.34, 1.30, 1.42, 1.25,
+                1.40, 1.30, 1.30, 1.29, 1.52, 1.71, 1.71, 1.44, 1.06,
+            ],
+            hour_length: [
+                1.42, 1.31, 1.36, 0.92, 1.44, 1.00, 0.90, 0.90, 0.80, 0.84, 0.82, 0.82, 0.75, 0.86, 0.96,
+                0.95, 1.00, 0.85, 0.91, 1.03, 1.10, 1.24, 1.32, 1.38,
             ],
             days: vec![8697.0, 8786.0, 8281.0, 8855.0, 8772.0, 8614.0, 9413.0, 11479.0, 11355.0],
         }

@@ -45,11 +45,12 @@ impl User {
     /// placed as the minimum of that many uniform positions after the last one.
     fn open_session(&mut self, world: &World, rng: &mut Rng, last_ts: Option<u64>) {
         let shape = world.shape;
-        let length = rng.lognormal(shape.session_mu, shape.session_sigma).ceil().max(1.0) as u64;
-        self.in_session = length.min(self.remaining);
         let sessions_left = (self.remaining as f64 / shape.session_mean).ceil().max(1.0);
         self.position += (1.0 - self.position) * (1.0 - rng.open_unit().powf(1.0 / sessions_left));
         let at = world.start + world.profile.seconds(self.position);
+        let factor = shape.hour_length[(((at + 8 * 3600) / 3600) % 24) as usize];
+        let length = (rng.lognormal(shape.session_mu, shape.session_sigma) * factor).ceil().max(1.0) as u64;
+        self.in_session = length.min(self.remaining);
         // After a session gap, so the sessions stay apart when read back.
         let at = last_ts.map_or(at, |t| at.max(t + shape.session_gap_s + 1));
         self.next_ts = self.within_span(at, last_ts, world);
