@@ -3,7 +3,8 @@
 //! It reads the whole file into memory (analysis, not streaming).
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Write as _};
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -78,12 +79,9 @@ pub const SESSION_GAP: u64 = 1800;
 
 pub fn report(path: &Path, start: u64, days: u64, json: bool) -> Result<()> {
     let r = fit(path, start, days)?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
-    } else {
-        print_text(&r);
-    }
-    Ok(())
+    let text = if json { serde_json::to_string_pretty(&r)? + "\n" } else { text(&r)? };
+    // An error, not a panic, when stdout is closed early (`| head`).
+    std::io::stdout().lock().write_all(text.as_bytes()).context("cannot write to stdout")
 }
 
 pub fn fit(path: &Path, start: u64, days: u64) -> Result<FitReport> {
@@ -301,7 +299,8 @@ fn inverse_normal_cdf(p: f64) -> f64 {
     (lo + hi) / 2.0
 }
 
-fn print_text(r: &FitReport) {
+fn text(r: &FitReport) -> Result<String, std::fmt::Error> {
+    let mut o = String::new();
     let q = |x: &Quantiles| {
         format!(
             "min {} p10 {} p25 {} p50 {} p75 {} p90 {} p99 {} max {}",
@@ -310,40 +309,46 @@ fn print_text(r: &FitReport) {
     };
     let mix: Vec<String> = ACTIONS.iter().zip(r.action_mix).map(|(a, s)| format!("{a} {s:.4}")).collect();
     let rep: Vec<String> = ACTIONS.iter().zip(r.repeat).map(|(a, s)| format!("{a} {s:.3}")).collect();
-    println!(
+    writeln!(
+        o,
         "events {} (skipped {}), users {}, items {}, categories {}",
         r.events, r.skipped, r.users, r.items, r.categories
-    );
-    println!("action mix: {}", mix.join(", "));
-    println!(
+    )?;
+    writeln!(o, "action mix: {}", mix.join(", "))?;
+    writeln!(
+        o,
         "events/user: {} mean {:.1}; ln mean {:.3} sd {:.3}",
         q(&r.events_per_user),
         r.events_per_user_mean,
         r.activity_ln.0,
         r.activity_ln.1
-    );
-    println!(
+    )?;
+    writeln!(
+        o,
         "items: top 1% {:.3}, top 10% {:.3}, seen once {:.3}",
         r.item_top1, r.item_top10, r.item_singletons
-    );
-    println!(
+    )?;
+    writeln!(
+        o,
         "categories: top 1% {:.3}, top 10% {:.3}; items/category {}",
         r.category_top1,
         r.category_top10,
         q(&r.items_per_category)
-    );
-    println!("sessions (gap > {SESSION_GAP} s): {}, length {} mean {:.2} single {:.3}; lognormal mu {:.3} sigma {:.3}", r.sessions, q(&r.session_length), r.session_mean, r.session_single, r.session_ln.0, r.session_ln.1);
-    println!(
+    )?;
+    writeln!(o, "sessions (gap > {SESSION_GAP} s): {}, length {} mean {:.2} single {:.3}; lognormal mu {:.3} sigma {:.3}", r.sessions, q(&r.session_length), r.session_mean, r.session_single, r.session_ln.0, r.session_ln.1)?;
+    writeln!(
+        o,
         "gap within: {}; ln mean {:.3} sd {:.3}; between p50 {}",
         q(&r.gap_within),
         r.gap_ln.0,
         r.gap_ln.1,
         r.gap_between_p50
-    );
-    println!("repeat in session: {}; fresh item same category {:.3}", rep.join(", "), r.same_category);
+    )?;
+    writeln!(o, "repeat in session: {}; fresh item same category {:.3}", rep.join(", "), r.same_category)?;
     let hours: Vec<String> = r.hours.iter().map(|h| format!("{h:.2}")).collect();
-    println!("hours (Beijing, mean 1): {}", hours.join(" "));
+    writeln!(o, "hours (Beijing, mean 1): {}", hours.join(" "))?;
     let starts: Vec<String> = r.session_hours.iter().map(|h| format!("{h:.2}")).collect();
-    println!("session starts per hour: {}", starts.join(" "));
-    println!("days: {:?}", r.days);
+    writeln!(o, "session starts per hour: {}", starts.join(" "))?;
+    writeln!(o, "days: {:?}", r.days)?;
+    Ok(o)
 }

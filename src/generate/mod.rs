@@ -8,6 +8,7 @@ mod rng;
 mod user;
 
 use std::cmp::Reverse;
+use std::collections::binary_heap::PeekMut;
 use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -124,7 +125,7 @@ struct Plan {
 /// Merges the users' event streams by (ts, user) and writes them as Taobao CSV.
 fn write_stream(plan: &Plan, shape: &Shape, mut out: impl Write) -> Result<u64> {
     let mut rng = Rng::new(plan.seed);
-    let catalogue = Catalogue::new(plan.categories, plan.items, shape.category_zipf);
+    let catalogue = Catalogue::new(plan.categories, plan.items, shape.category_zipf, shape.item_zipf);
     let profile = TimeProfile::new(shape, plan.days);
     let end = plan.start + plan.days * 86_400;
     let world = World { shape, catalogue: &catalogue, profile: &profile, start: plan.start, end };
@@ -137,11 +138,15 @@ fn write_stream(plan: &Plan, shape: &Shape, mut out: impl Write) -> Result<u64> 
         users.iter().enumerate().map(|(i, u)| Reverse((u.next_ts, i as u32))).collect();
     let mut line = Vec::with_capacity(64);
     let mut written = 0u64;
-    while let Some(Reverse((ts, i))) = heap.pop() {
+    while let Some(mut top) = heap.peek_mut() {
+        let Reverse((ts, i)) = *top;
         let user = &mut users[i as usize];
         let (item, action, more) = user.emit(&world, &mut rng);
+        // Replacing the top sifts once, where pop + push would sift twice.
         if more {
-            heap.push(Reverse((user.next_ts, i)));
+            *top = Reverse((user.next_ts, i));
+        } else {
+            PeekMut::pop(top);
         }
         line.clear();
         push_u64(&mut line, user_ids.apply(i as u64) + 1);

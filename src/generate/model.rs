@@ -91,17 +91,30 @@ pub fn activity(rng: &mut Rng, knots: &[(f64, f64)]) -> f64 {
     (v0.ln() + t * (v1.ln() - v0.ln())).exp()
 }
 
-/// Zipf-like rank in [0, n) by the continuous inverse CDF of x^-s on [1, n+1).
-pub fn zipf(rng: &mut Rng, n: u64, s: f64) -> u64 {
-    let u = rng.unit();
-    let top = (n + 1) as f64;
-    let x = if (s - 1.0).abs() < 1e-9 {
-        top.powf(u)
-    } else {
-        let e = 1.0 - s;
-        (1.0 + u * (top.powf(e) - 1.0)).powf(1.0 / e)
-    };
-    (x as u64).saturating_sub(1).min(n - 1)
+/// Zipf-like ranks in [0, n) by the continuous inverse CDF of x^-s on [1, n+1);
+/// the constants are computed once per distribution.
+#[derive(Clone, Copy)]
+pub struct Zipf {
+    n: u64,
+    /// 1 - s, or 0 for s = 1 (then x = (n+1)^u).
+    e: f64,
+    /// (n+1)^(1-s) - 1, or ln(n+1) for s = 1.
+    span: f64,
+}
+
+impl Zipf {
+    pub fn new(n: u64, s: f64) -> Self {
+        let top = (n.max(1) + 1) as f64;
+        let e = if (s - 1.0).abs() < 1e-9 { 0.0 } else { 1.0 - s };
+        let span = if e == 0.0 { top.ln() } else { top.powf(e) - 1.0 };
+        Zipf { n: n.max(1), e, span }
+    }
+
+    pub fn sample(&self, rng: &mut Rng) -> u64 {
+        let u = rng.unit();
+        let x = if self.e == 0.0 { (u * self.span).exp() } else { (1.0 + u * self.span).powf(1.0 / self.e) };
+        (x as u64).saturating_sub(1).min(self.n - 1)
+    }
 }
 
 /// Categories by popularity rank, each with a contiguous block of item indices whose
@@ -109,32 +122,40 @@ pub fn zipf(rng: &mut Rng, n: u64, s: f64) -> u64 {
 pub struct Catalogue {
     offsets: Vec<u64>,
     pub items: u64,
+    popularity: Zipf,
+    /// Item popularity within each category.
+    within: Vec<Zipf>,
 }
 
 impl Catalogue {
-    pub fn new(categories: u64, items: u64, s: f64) -> Self {
-        let w: Vec<f64> = (1..=categories).map(|c| (c as f64).powf(-s)).collect();
+    pub fn new(categories: u64, items: u64, category_zipf: f64, item_zipf: f64) -> Self {
+        let w: Vec<f64> = (1..=categories).map(|c| (c as f64).powf(-category_zipf)).collect();
         let total: f64 = w.iter().sum();
         let mut offsets = Vec::with_capacity(w.len() + 1);
+        let mut within = Vec::with_capacity(w.len());
         let mut at = 0u64;
         for wc in &w {
+            let size = ((items as f64 * wc / total).round() as u64).max(1);
             offsets.push(at);
-            at += ((items as f64 * wc / total).round() as u64).max(1);
+            within.push(Zipf::new(size, item_zipf));
+            at += size;
         }
         offsets.push(at);
-        Catalogue { offsets, items: at }
+        Catalogue { offsets, items: at, popularity: Zipf::new(categories, category_zipf), within }
+    }
+
+    /// A category by popularity.
+    pub fn category(&self, rng: &mut Rng) -> u64 {
+        self.popularity.sample(rng)
+    }
+
+    /// An item of `category` by popularity.
+    pub fn item_in(&self, category: u64, rng: &mut Rng) -> u64 {
+        self.offsets[category as usize] + self.within[category as usize].sample(rng)
     }
 
     pub fn categories(&self) -> u64 {
         self.offsets.len() as u64 - 1
-    }
-
-    pub fn size(&self, category: u64) -> u64 {
-        self.offsets[category as usize + 1] - self.offsets[category as usize]
-    }
-
-    pub fn item(&self, category: u64, rank: u64) -> u64 {
-        self.offsets[category as usize] + rank
     }
 
     /// The category holding item index `item`.

@@ -84,6 +84,10 @@ impl Permutation {
     }
 
     pub fn apply(&self, x: u64) -> u64 {
+        if self.m <= 1 << 32 {
+            // a, x, b < m <= 2^32: no overflow, and u64 division is much cheaper.
+            return (x * self.a + self.b) % self.m;
+        }
         ((x as u128 * self.a as u128 + self.b as u128) % self.m as u128) as u64
     }
 }

@@ -1,7 +1,7 @@
 //! One user's events: sessions whose starts are spread over the span by the time
 //! profile, events within a session a short gap apart, items re-visited within it.
 
-use super::model::{zipf, Catalogue, Shape, TimeProfile};
+use super::model::{Catalogue, Shape, TimeProfile};
 use super::rng::Rng;
 
 const RECENT: usize = 8;
@@ -94,9 +94,9 @@ impl User {
         }
         let category = match self.last() {
             Some(last) if rng.unit() < shape.same_category => cat.category_of(last),
-            _ => zipf(rng, cat.categories(), shape.category_zipf),
+            _ => cat.category(rng),
         };
-        let item = cat.item(category, zipf(rng, cat.size(category), shape.item_zipf));
+        let item = cat.item_in(category, rng);
         self.remember(item);
         item
     }
