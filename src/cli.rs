@@ -20,6 +20,9 @@ pub enum Command {
     Run(RunArgs),
     /// Reads and cleans event files without the engine; prints the accounting.
     Check(CheckArgs),
+    /// Writes a seeded synthetic Taobao-format event stream (or, with --fit, the
+    /// shape statistics of a file).
+    Generate(crate::generate::GenerateArgs),
     /// Measurements of the engine itself.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -145,6 +148,7 @@ pub fn main() -> ExitCode {
         Command::Bench(BenchCommand::Recompute(args)) => crate::bench::recompute(&args),
         Command::Bench(BenchCommand::Replay(args)) => crate::bench::replay(&args),
         Command::Bench(BenchCommand::Growth(args)) => crate::bench::growth(&args),
+        Command::Generate(args) => crate::generate::generate(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,6 +3,7 @@
 
 mod cli;
 mod follow;
+mod generate;
 mod harness;
 mod inputs;
 mod oracle_props;
