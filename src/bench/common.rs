@@ -48,7 +48,7 @@ pub fn load_arrivals(
     while let Some(batch) = ingest.next_batch(65_536)? {
         arrivals.extend(batch);
     }
-    tracing::info!(file = %file.display(), events = arrivals.len(), "loaded");
+    tracing::debug!(file = %file.display(), events = arrivals.len(), "loaded");
     Ok((file, arrivals))
 }
 

@@ -1,6 +1,7 @@
 //! interestflow's integration tests: one crate, one binary (each test binary
 //! recompiles differential-dataflow's generics).
 
+mod bench;
 mod cli;
 mod follow;
 mod generate;
