@@ -23,6 +23,10 @@ pub struct GrowthArgs {
     /// Seed of the generator.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Instead of generated streams: the first SIZE lines of this file (a time-ordered
+    /// one, e.g. the sample), written to --data-dir.
+    #[arg(long)]
+    pub prefixes_of: Option<PathBuf>,
     /// Where the generated streams are kept (and reused).
     #[arg(long, default_value = "target/bench-data")]
     pub data_dir: PathBuf,
@@ -48,6 +52,8 @@ pub struct GrowthRow {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct GrowthReport {
+    /// The file whose prefixes were replayed; none: generated streams.
+    pub source: Option<String>,
     pub workers: u64,
     pub seed: u64,
     pub machine_before: Machine,
@@ -68,11 +74,15 @@ pub fn growth(args: &GrowthArgs) -> Result<()> {
             not_run.push(size);
             continue;
         }
-        let file = generated(&args.data_dir, size, args.seed)?;
+        let file = match &args.prefixes_of {
+            Some(source) => prefix(source, &args.data_dir, size)?,
+            None => generated(&args.data_dir, size, args.seed)?,
+        };
         let replay = replay::replay_one(&file, args.workers, &args.opts)?;
         rows.push(row(size, replay, &rows));
     }
     let report = GrowthReport {
+        source: args.prefixes_of.as_ref().map(|p| p.display().to_string()),
         workers: args.workers,
         seed: args.seed,
         machine_before,
@@ -122,9 +132,28 @@ fn generated(dir: &Path, size: u64, seed: u64) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// The first `size` lines of `source` as a file of their own.
+fn prefix(source: &Path, dir: &Path, size: u64) -> Result<PathBuf> {
+    let stem = source.file_stem().map_or("input".into(), |s| s.to_string_lossy().into_owned());
+    let path = dir.join(format!("{stem}-head{}.csv", common::short_count(size)));
+    let text =
+        std::fs::read_to_string(source).with_context(|| format!("{}: cannot read", source.display()))?;
+    let lines: Vec<&str> = text.lines().take(size as usize).collect();
+    if (lines.len() as u64) < size {
+        bail!("{}: {} lines, fewer than --sizes {size}", source.display(), lines.len());
+    }
+    std::fs::write(&path, lines.join("\n") + "\n")
+        .with_context(|| format!("{}: cannot write", path.display()))?;
+    Ok(path)
+}
+
 fn print(r: &GrowthReport) {
     common::print_machine(&r.machine_before);
-    println!("growth: synthetic Taobao-shaped streams (seed {}), {} worker(s)\n", r.seed, r.workers);
+    let what = r
+        .source
+        .clone()
+        .map_or(format!("synthetic Taobao-shaped streams (seed {})", r.seed), |s| format!("prefixes of {s}"));
+    println!("growth: {what}, {} worker(s)\n", r.workers);
     let opt = |v: Option<f64>, unit: &str| v.map_or("-".to_string(), |v| format!("{v:.2}{unit}"));
     let rows: Vec<Vec<String>> = r
         .rows

@@ -20,8 +20,9 @@ struct Panel<'a> {
 pub fn growth(path: &Path, report: &GrowthReport) -> Result<()> {
     let ok: Vec<_> = report.rows.iter().filter(|r| r.replay.status == "ok").collect();
     let log = |n: u64| (n.max(1) as f64).log10();
+    let label = if report.source.is_some() { ", prefixes of a file" } else { ", generated streams" };
     let throughput = Panel {
-        title: &format!("Replay throughput, {} worker(s)", report.workers),
+        title: &format!("Replay throughput, {} worker(s){}", report.workers, label),
         y_desc: "events/s",
         points: ok.iter().map(|r| (log(r.replay.events), r.replay.events_per_second)).collect(),
         target: Some((100_000.0, "target 100k events/s")),
@@ -43,8 +44,8 @@ pub fn growth(path: &Path, report: &GrowthReport) -> Result<()> {
 
 fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>, p: &Panel<'_>) -> Result<()> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("plot: {e}");
-    // x from 100k to 20M events whatever was run, so the targets' sizes are on the axis.
-    let (x0, x1) = (5.0f64, 7.3f64);
+    // x from 1k to 20M events whatever was run, so the targets' sizes are on the axis.
+    let (x0, x1) = (3.0f64, 7.3f64);
     let top = p.points.iter().map(|q| q.1).chain(p.target.map(|t| t.0)).fold(1.0f64, f64::max) * 1.15;
     let mut chart = ChartBuilder::on(area)
         .caption(p.title, ("sans-serif", 18))

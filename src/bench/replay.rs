@@ -24,7 +24,7 @@ pub struct ReplayOptions {
     #[arg(long, value_enum, default_value = "auto")]
     pub sort: SortMode,
     /// Kills a replay whose RSS passes this.
-    #[arg(long, default_value_t = 7168)]
+    #[arg(long, default_value_t = 6144)]
     pub max_rss_mib: u64,
     /// Kills a replay that runs longer than this.
     #[arg(long, default_value_t = 1800)]
