@@ -83,26 +83,22 @@ pub fn build<'s>(events: Coll<'s, Event>, settings: &Settings, counters: SharedC
     let (personal, trending, fallback, skips) = outer.region_named("§7 recs", |r| {
         let (history, totals) = (history.clone().enter_region(r), totals.clone().enter_region(r));
         let purchased = purchased.enter_region(r);
-        let parts = recs::candidate_parts(
-            history,
-            similar.clone().enter_region(r),
-            neighbours.clone().enter_region(r),
-            totals.clone(),
-        );
-        let scores = recs::scores(
-            parts,
-            totals.clone(),
-            h.clone().enter_region(r),
-            e.clone().enter_region(r),
-            settings,
-        );
         let excluded = recs::exclusions(
             purchased.clone(),
             dismissed.enter_region(r),
             edges.clone().enter_region(r),
             settings,
         );
-        let personal = recs::personal_recs(scores, excluded, settings, counters.clone());
+        let inputs = recs::RecsInputs {
+            history,
+            similar: similar.clone().enter_region(r),
+            neighbours: neighbours.clone().enter_region(r),
+            totals: totals.clone(),
+            h: h.clone().enter_region(r),
+            e: e.clone().enter_region(r),
+            excluded,
+        };
+        let personal = recs::personal_recs(inputs, settings, counters.clone());
         let trending = recs::trending(trending_weight.enter_region(r), settings, counters);
         let fallback = recs::fallback_users(totals, personal.clone());
         let skips = recs::fallback_skips(fallback.clone(), purchased, trending.clone());
