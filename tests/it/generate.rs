@@ -118,4 +118,5 @@ fn bad_flags_are_one_line() {
     one_line_error(&["generate", "--events", "50", "--items", "3", "--categories", "9"]);
     one_line_error(&["generate", "--events", "5", "--out", "/nonexistent-dir/x.csv"]);
     one_line_error(&["generate", "--fit", "/nonexistent-file.csv"]);
+    one_line_error(&["generate", "--events", "5", "--start", "18446744073709551615"]);
 }
