@@ -50,8 +50,8 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 9, value_parser = clap::value_parser!(u64).range(1..=3650))]
     pub days: u64,
     /// Start of the span, Unix seconds (default 2017-11-25 00:00 Beijing time); the
-    /// daily cycle assumes it is a midnight in UTC+8.
-    #[arg(long, default_value_t = TAOBAO_START)]
+    /// daily cycle assumes it is a midnight in UTC+8. At most 2100-01-01.
+    #[arg(long, default_value_t = TAOBAO_START, value_parser = clap::value_parser!(u64).range(0..=4_102_444_800))]
     pub start: u64,
     /// Instead of generating: the shape statistics of a Taobao-format file (events
     /// inside --start/--days), as fitted for the defaults.

@@ -32,6 +32,9 @@ fn same_seed_same_bytes_other_seed_other_bytes() {
     let c = generate(&d.join("c.csv"), &["--seed", "8"]);
     assert!(a == b, "the same seed gives the same bytes");
     assert!(a != c, "another seed gives other bytes");
+    for f in ["a.csv", "b.csv", "c.csv"] {
+        let _ = std::fs::remove_file(d.join(f));
+    }
     let stdout = bin().args(["generate", "--events", "1000", "--seed", "7"]).output().expect("runs");
     assert!(stdout.status.success(), "stdout is the default output");
     assert_eq!(stdout.stdout.iter().filter(|&&b| b == b'\n').count(), 1000);
@@ -60,6 +63,7 @@ fn rows_are_taobao_in_time_order_and_all_accepted() {
     let err = String::from_utf8_lossy(&out.stderr);
     let want = format!("accepted {EVENTS} + rejected 0 + duplicates 0");
     assert!(out.status.success() && err.contains(&want), "check accepts all: {err}");
+    let _ = std::fs::remove_file(path);
 }
 
 fn fit(path: &Path) -> Value {
@@ -83,6 +87,7 @@ fn shape_matches_the_fitted_numbers() {
     let path = d.join("shape.csv");
     generate(&path, &["--seed", "11"]);
     let g = fit(&path);
+    let _ = std::fs::remove_file(&path);
     let real_mix = [0.8981, 0.0279, 0.0533, 0.0207];
     let mix = g["action_mix"].as_array().expect("a list");
     for (share, real) in mix.iter().zip(real_mix) {
@@ -118,4 +123,5 @@ fn bad_flags_are_one_line() {
     one_line_error(&["generate", "--events", "50", "--items", "3", "--categories", "9"]);
     one_line_error(&["generate", "--events", "5", "--out", "/nonexistent-dir/x.csv"]);
     one_line_error(&["generate", "--fit", "/nonexistent-file.csv"]);
+    one_line_error(&["generate", "--events", "5", "--start", "18446744073709551615"]);
 }
