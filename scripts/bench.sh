@@ -44,10 +44,11 @@ step() { echo "== $1 (load: $(cut -d' ' -f1-3 /proc/loadavg))" >&2; }
 
 step "growth: prefixes of the sample $SAMPLE_SIZES, $WORKERS worker(s)"
 $BIN bench growth --prefixes-of "$SAMPLE" --sizes "$SAMPLE_SIZES" --workers "$WORKERS" --sort no "${GUARD[@]}" \
-  --json "$OUT/growth-sample.json" --plot docs/growth-sample.svg | tee "$OUT/growth-sample.md"
+  --json "$OUT/growth-sample.json" | tee "$OUT/growth-sample.md"
 step "growth: generated streams $SYNTH_SIZES, $WORKERS worker(s)"
 $BIN bench growth --sizes "$SYNTH_SIZES" --workers "$WORKERS" --sort no "${GUARD[@]}" \
-  --json "$OUT/growth-synthetic.json" --plot docs/growth-synthetic.svg | tee "$OUT/growth-synthetic.md"
+  --json "$OUT/growth-synthetic.json" --plot docs/growth.svg --plot-with "$OUT/growth-sample.json" \
+  | tee "$OUT/growth-synthetic.md"
 
 # The generated streams of replay and latency (seed 0, as in growth).
 SYNTH=target/bench-data/taobao-synth-$SYNTH_SIZE-events.csv

@@ -11,6 +11,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::common::{self, Machine, Sizes};
+use super::plot::{self, Series};
 use super::replay::{self, ReplayOptions, ReplayRow};
 
 #[derive(Args, Debug, Clone)]
@@ -37,6 +38,9 @@ pub struct GrowthArgs {
     /// Writes the plot (SVG) here.
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// Earlier growth JSON files whose series the plot also draws (repeatable).
+    #[arg(long, value_name = "JSON")]
+    pub plot_with: Vec<PathBuf>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -93,7 +97,17 @@ pub fn growth(args: &GrowthArgs) -> Result<()> {
     print(&report);
     common::write_json(&args.json, &report)?;
     if let Some(path) = &args.plot {
-        super::plot::growth(path, &report)?;
+        let mut series: Vec<Series> = args.plot_with.iter().map(plot::series_of).collect::<Result<_>>()?;
+        series.push(Series {
+            label: plot::label_of(&serde_json::to_value(&report)?),
+            points: report
+                .rows
+                .iter()
+                .filter(|r| r.replay.status == "ok")
+                .map(|r| (r.replay.events as f64, r.replay.events_per_second, r.replay.bytes_per_event))
+                .collect(),
+        });
+        plot::growth(path, &series)?;
     }
     Ok(())
 }
