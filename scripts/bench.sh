@@ -12,6 +12,7 @@
 #   WARM         live events of the sample before the latency rounds [55000]
 #   SYNTH_WARM   live events of the generated stream before its latency rounds [1000]
 #   LIVE         recompute sizes on the sample [10k,20k,40k,80k]
+#   SYNTH_LIVE   recompute sizes on the generated stream [500,1k,2k]
 #   ROUNDS       latency rounds per batch size [200]
 #   MAX_RSS_MIB  guard per replay [6144]; TIMEOUT_S guard per replay [300]
 #   QUICK=1      tiny sizes, for a smoke run of the script itself
@@ -24,6 +25,7 @@ mkdir -p "$OUT"
 if [[ "${QUICK:-0}" == 1 ]]; then
   SYNTH_SIZES=${SYNTH_SIZES:-500,1k}; SAMPLE_SIZES=${SAMPLE_SIZES:-5k,10k}; SYNTH_SIZE=${SYNTH_SIZE:-1000}
   WARM=${WARM:-5000}; SYNTH_WARM=${SYNTH_WARM:-300}; LIVE=${LIVE:-2k,4k}; ROUNDS=${ROUNDS:-10}
+  SYNTH_LIVE=${SYNTH_LIVE:-200,400}
 fi
 SYNTH_SIZES=${SYNTH_SIZES:-1k,2k,4k}
 SAMPLE_SIZES=${SAMPLE_SIZES:-13750,27500,55k,110300}
@@ -32,6 +34,7 @@ SYNTH_SIZE=${SYNTH_SIZE:-2000}
 WARM=${WARM:-55000}
 SYNTH_WARM=${SYNTH_WARM:-1000}
 LIVE=${LIVE:-10k,20k,40k,80k}
+SYNTH_LIVE=${SYNTH_LIVE:-500,1k,2k}
 ROUNDS=${ROUNDS:-200}
 MAX_RSS_MIB=${MAX_RSS_MIB:-6144}
 TIMEOUT_S=${TIMEOUT_S:-300}
@@ -74,4 +77,7 @@ $BIN bench latency "$LATENCY_SYNTH" --warm "$SYNTH_WARM" --batch-sizes 1,10,100 
 
 step "recompute: live $LIVE of the sample"
 $BIN bench recompute "$SAMPLE" --live "$LIVE" --json "$OUT/recompute.json" | tee "$OUT/recompute.md"
+step "recompute: live $SYNTH_LIVE of $LATENCY_SYNTH"
+$BIN bench recompute "$LATENCY_SYNTH" --live "$SYNTH_LIVE" --probe 50 --max-rss-mib "$MAX_RSS_MIB" \
+  --json "$OUT/recompute-synthetic.json" | tee "$OUT/recompute-synthetic.md" || echo "recompute on $LATENCY_SYNTH stopped" >&2
 step "done"
