@@ -269,7 +269,7 @@ fn connect(
         if let Some(listener) = &listener {
             loop {
                 match listener.accept() {
-                    Ok((stream, from)) => match answer(stream, hello, &peers, deadline) {
+                    Ok((stream, from)) => match answer(stream, hello, addresses, &peers, deadline) {
                         Ok((j, stream)) => peers[j] = Some(stream),
                         Err(Attempt::Retry(e)) => {
                             tracing::warn!("process {me}: ignored a connection from {from}: {e}")
@@ -353,6 +353,7 @@ fn dial(address: &str, j: usize, hello: Hello, deadline: Instant) -> Result<TcpS
 fn answer(
     mut stream: TcpStream,
     hello: Hello,
+    addresses: &[String],
     peers: &[Option<TcpStream>],
     deadline: Instant,
 ) -> Result<(usize, TcpStream), Attempt> {
@@ -366,7 +367,11 @@ fn answer(
         Hello::parse(&bytes).ok_or_else(|| Attempt::Retry("not an interestflow cluster process".into()))?;
     stream.write_all(&hello.bytes()).map_err(io)?;
     let j = other.process as usize;
-    let address = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+    let from = stream.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let address = match addresses.get(j) {
+        Some(listed) => listed.clone(),
+        None => from,
+    };
     if let Some(e) = hello.mismatch(&other, &address) {
         return Err(Attempt::Fatal(e));
     }

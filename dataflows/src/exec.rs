@@ -146,8 +146,7 @@ pub fn run_on(
     let (out_tx, out_rx) = mpsc::channel();
     let (feed_tx, feed_rx) = mpsc::sync_channel::<Batch>(2);
     let mut feed_rx = reads.then_some(feed_rx);
-    let ends: Vec<_> =
-        (0..workers).map(|_| Mutex::new(Some((feed_rx.take(), out_tx.clone())))).collect();
+    let ends: Vec<_> = (0..workers).map(|_| Mutex::new(Some((feed_rx.take(), out_tx.clone())))).collect();
     drop(out_tx);
     let (builders, others) = communication(topology, workers)?;
     let (settings_w, counters_w) = (Arc::new(settings.clone()), counters.clone());

@@ -106,7 +106,12 @@ impl KeyCounters {
 
     /// Every counter, in a fixed order (for sending to another process).
     pub fn snapshot(&self) -> Vec<u64> {
-        self.keys.iter().chain(&self.received).chain(&self.passed).map(|c| c.load(Ordering::Relaxed)).collect()
+        self.keys
+            .iter()
+            .chain(&self.received)
+            .chain(&self.passed)
+            .map(|c| c.load(Ordering::Relaxed))
+            .collect()
     }
 
     /// Adds a `snapshot` of another process's counters to these.
