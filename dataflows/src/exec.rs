@@ -257,6 +257,9 @@ struct Place {
 /// One worker's share of a batch: sequence number, target worker, frontier, arrivals.
 type Share = (u64, u64, Time, Vec<Arrival>);
 
+/// A worker's shares not yet taken, by sequence number: (frontier, arrivals).
+type Shares = Rc<RefCell<BTreeMap<u64, (Time, Vec<Arrival>)>>>;
+
 fn run_worker(
     worker: &mut timely::worker::Worker,
     settings: &Settings,
@@ -286,7 +289,7 @@ fn run_worker(
 
     // The feed: worker 0 sends each worker its share of every batch, at time = the
     // batch's sequence number; each worker keeps its shares until it takes them.
-    let shares: Rc<RefCell<BTreeMap<u64, (Time, Vec<Arrival>)>>> = Rc::default();
+    let shares: Shares = Rc::default();
     let (feed_input, feed_probe) = worker.dataflow::<u64, _, _>(|scope| {
         let (handle, stream) = scope.new_input::<Vec<Share>>();
         let mine = shares.clone();

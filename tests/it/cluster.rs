@@ -241,3 +241,31 @@ fn bad_cluster_flags_give_one_line() {
     assert!(one_line_error(&["run", "--peer-timeout", "soon"]).contains("soon"));
     assert!(one_line_error(&["run", "--local-cluster", "2", "--process", "1"]).contains("--process"));
 }
+
+#[test]
+fn a_followed_file_streams_through_a_local_cluster_and_sigterm_ends_it() {
+    use crate::follow::{append, last_recs, wait_for_user, Running, HEAD};
+    let log = temp("follow.csv");
+    let out = temp("follow.jsonl");
+    std::fs::write(&log, HEAD).expect("write");
+    let mut cmd = bin();
+    cmd.args(["run", "--local-cluster", "2", "--workers", "2", "--follow", "--poll-ms", "20", "--out"])
+        .arg(&out)
+        .arg(&log);
+    let mut run = Running::start(&mut cmd);
+    let text = wait_for_user(&out, "u2", &mut run);
+    assert!(last_recs(&text, "u2").contains(&"i2".into()), "{text}");
+    append(&log, "1600000003000,u3,i1,view\n");
+    let text = wait_for_user(&out, "u3", &mut run);
+    assert!(last_recs(&text, "u3").contains(&"i2".into()), "{text}");
+    // To the launcher, which passes it on to process 0, which ends the run for all.
+    let (status, err) = run.terminate();
+    assert!(status.success(), "exit 0 after SIGTERM: {err}");
+    assert!(err.contains("records   read 4 = accepted 4 + rejected 0 + duplicates 0"), "the summary: {err}");
+    assert!(err.contains("summary (process 1 of 2)"), "process 1 ended too: {err}");
+    let text = std::fs::read_to_string(&out).expect("the stream");
+    assert!(text.ends_with('\n') && text.contains("\"user\":\"u3\""), "flushed: {text}");
+    for p in [&log, &out] {
+        let _ = std::fs::remove_file(p);
+    }
+}
