@@ -160,6 +160,8 @@ pub fn read_hostfile(path: &Path, processes: usize) -> Result<Vec<String>> {
 /// observed outputs, the shape of the cluster and the version (the dataflows must be
 /// built identically on every process).
 pub fn fingerprint(settings: &Settings, observe: Observe, plan: &Plan) -> u64 {
+    // `--profile` only adds logging; it does not change the dataflow.
+    let observe = Observe { profile: false, ..observe };
     let text = format!(
         "{}|{}|{:?}|{}x{}|{}",
         env!("CARGO_PKG_VERSION"),

@@ -89,6 +89,7 @@ fn observe(args: &RunArgs) -> Observe {
         similar: args.emit.similar,
         neighbours: args.emit.neighbours,
         embeddings: args.emit.embeddings,
+        profile: args.profile,
     }
 }
 
