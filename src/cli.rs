@@ -76,7 +76,7 @@ pub struct RunArgs {
     /// Where the change stream goes (JSON lines); stdout by default.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Worker threads.
+    /// Worker threads (per process, in a cluster).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub workers: u16,
     /// A TOML file of model settings (MODEL.md defaults for anything missing).
@@ -98,6 +98,8 @@ pub struct RunArgs {
     /// and per operator (timely and differential logging; costs a few percent).
     #[arg(long)]
     pub profile: bool,
+    #[command(flatten)]
+    pub cluster: crate::cluster::ClusterArgs,
 }
 
 #[derive(Args, Debug, Clone)]

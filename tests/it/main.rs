@@ -2,6 +2,7 @@
 //! recompiles differential-dataflow's generics).
 
 mod cli;
+mod cluster;
 mod follow;
 mod harness;
 mod inputs;
