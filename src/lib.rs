@@ -5,6 +5,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod emit;
+pub mod evaluate;
 pub mod input;
 pub mod run;
 pub mod summary;

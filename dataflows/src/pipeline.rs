@@ -57,11 +57,12 @@ pub fn build<'s>(events: Coll<'s, Event>, settings: &Settings, counters: SharedC
 
     let parts = recs::candidate_parts(history.clone(), similar.clone(), neighbours.clone(), totals.clone());
     let scores = recs::scores(parts, totals.clone(), h.clone(), e.clone(), settings);
-    let excluded = recs::exclusions(purchased.clone(), dismissed, edges.clone(), settings);
+    let interacted = recs::interacted(events.clone(), settings);
+    let excluded = recs::exclusions(purchased.clone(), dismissed, edges.clone(), interacted.clone(), settings);
     let personal = recs::personal_recs(scores, excluded, settings, counters.clone());
     let trending = recs::trending(trending_weight, settings, counters);
     let fallback = recs::fallback_users(totals, personal.clone());
-    let skips = recs::fallback_skips(fallback.clone(), purchased, trending.clone());
+    let skips = recs::fallback_skips(fallback.clone(), recs::skippable(purchased, interacted), trending.clone());
 
     Outputs {
         history,

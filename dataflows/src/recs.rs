@@ -6,7 +6,7 @@
 use differential_dataflow::operators::CountTotal;
 
 use crate::embedding::Unit;
-use crate::model::{cosine_steps, Key, Settings, Weight};
+use crate::model::{cosine_steps, Event, Key, Settings, Weight};
 use crate::stats::{SharedCounters, Stage};
 use crate::topk::{global_top_k, top_k};
 use crate::Coll;
@@ -97,13 +97,34 @@ pub fn exclusions<'s>(
     purchased: Coll<'s, (Key, Key)>,
     dismissed: Coll<'s, (Key, Key)>,
     edges: Coll<'s, ((Key, Key), Weight)>,
+    interacted: Option<Coll<'s, (Key, Key)>>,
     settings: &Settings,
 ) -> Coll<'s, (Key, Key)> {
     let mut excluded = purchased.concat(dismissed);
     if settings.exclude_seen {
         excluded = excluded.concat(edges.map(|(pair, _)| pair));
     }
+    if let Some(interacted) = interacted {
+        excluded = excluded.concat(interacted);
+    }
     excluded.distinct()
+}
+
+/// With `exclude_interacted`: every `(u, i)` with an accepted event, ever (distinct).
+pub fn interacted<'s>(events: Coll<'s, Event>, settings: &Settings) -> Option<Coll<'s, (Key, Key)>> {
+    settings.exclude_interacted.then(|| events.map(|ev| (ev.user, ev.item)).distinct())
+}
+
+/// What a fallback user's trending list skips: purchases, and with
+/// `exclude_interacted` every item of theirs.
+pub fn skippable<'s>(
+    purchased: Coll<'s, (Key, Key)>,
+    interacted: Option<Coll<'s, (Key, Key)>>,
+) -> Coll<'s, (Key, Key)> {
+    match interacted {
+        Some(interacted) => purchased.concat(interacted),
+        None => purchased,
+    }
 }
 
 /// R(u) as `(u, (i, score))`: the best `top_k` candidates with a positive score.
@@ -113,6 +134,13 @@ pub fn personal_recs<'s>(
     settings: &Settings,
     counters: SharedCounters,
 ) -> Coll<'s, (Key, (Key, Weight))> {
+    // The refreshed baseline: the scores of the last boundary (exclusions stay live).
+    let scores = if settings.model_refresh_ms > 0 {
+        let visible = settings.clone();
+        scores.delay(move |t: &u64| visible.model_visible_at(*t))
+    } else {
+        scores
+    };
     let kept = scores.filter(|(_, score)| *score > 0).antijoin(excluded);
     top_k(kept.map(|((user, i), s)| (user, (i, s))), settings.top_k, Stage::Recs, counters)
 }

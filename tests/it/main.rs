@@ -2,6 +2,7 @@
 //! recompiles differential-dataflow's generics).
 
 mod cli;
+mod evaluate;
 mod follow;
 mod harness;
 mod inputs;
