@@ -41,9 +41,10 @@ pub struct EvaluateArgs {
     /// engine run each; trending only is always scored).
     #[arg(long)]
     pub baselines: bool,
-    /// The refreshed baseline's period R in ms (default a day: refreshed at UTC midnight).
-    #[arg(long, default_value_t = MS_PER_DAY, value_parser = clap::value_parser!(u64).range(1..))]
-    pub refresh_ms: u64,
+    /// The refreshed baseline's period R in ms (default a day: refreshed at UTC
+    /// midnight); repeatable, one run each.
+    #[arg(long, default_values_t = [MS_PER_DAY], value_parser = clap::value_parser!(u64).range(1..))]
+    pub refresh_ms: Vec<u64>,
     /// Which targets are scored: all, or those before (`first`) or at/after (`second`)
     /// the split; everything is replayed either way.
     #[arg(long, value_enum, default_value = "all")]
@@ -104,6 +105,9 @@ pub struct RunResult {
     pub served_personal: u64,
     pub served_fallback: u64,
     pub served_no_edge: u64,
+    /// Targets whose user had an earlier event with the item, and the hits among them.
+    pub repeat_targets: u64,
+    pub repeat_hits: u64,
     /// Wall time of the engine pass (0 for trending only: it is scored in the engine's).
     pub wall_s: f64,
     #[serde(skip)]
@@ -126,7 +130,7 @@ pub struct Report {
     pub scored_targets: usize,
     pub target_hash_fnv1a64: String,
     pub settings: Settings,
-    pub refresh_ms: u64,
+    pub refresh_ms: Vec<u64>,
     pub runs: Vec<RunResult>,
     /// Reading and sorting the input, once.
     pub read_s: f64,
@@ -142,8 +146,8 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
     if args.input.sort == SortMode::No {
         bail!("--sort no: evaluate always replays in time order (EVALUATION.md 2)");
     }
-    if args.refresh_ms % settings.tick_ms != 0 {
-        bail!("--refresh-ms {}: must be a multiple of tick_ms ({})", args.refresh_ms, settings.tick_ms);
+    if let Some(r) = args.refresh_ms.iter().find(|r| *r % settings.tick_ms != 0) {
+        bail!("--refresh-ms {r}: must be a multiple of tick_ms ({})", settings.tick_ms);
     }
     let outputs: Vec<&std::path::Path> = [&args.json, &args.plot].into_iter().flatten().map(|p| p.as_path()).collect();
     crate::run::refuse_overwriting_inputs(&args.input, &outputs)?;
@@ -174,12 +178,14 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
     let mut runs = Vec::new();
     let mut variants = vec![("engine".to_string(), settings.clone())];
     if args.baselines {
-        let period = match args.refresh_ms {
-            r if r % 3_600_000 == 0 => format!("{}h", r / 3_600_000),
-            r if r % 1000 == 0 => format!("{}s", r / 1000),
-            r => format!("{r}ms"),
-        };
-        variants.push((format!("refreshed {period}"), Settings { model_refresh_ms: args.refresh_ms, ..settings.clone() }));
+        for &refresh in &args.refresh_ms {
+            let period = match refresh {
+                r if r % 3_600_000 == 0 => format!("{}h", r / 3_600_000),
+                r if r % 1000 == 0 => format!("{}s", r / 1000),
+                r => format!("{r}ms"),
+            };
+            variants.push((format!("refreshed {period}"), Settings { model_refresh_ms: refresh, ..settings.clone() }));
+        }
         for (name, a, b, g) in [("A only", 100, 0, 0), ("B only", 0, 100, 0), ("G only", 0, 0, 100)] {
             variants.push((name.to_string(), Settings { blend_a: a, blend_b: b, blend_g: g, ..settings.clone() }));
         }
@@ -192,7 +198,9 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
         runs.push(result(name, &targets, &scored.engine, &scored.engine_items, items.len(), wall_s, &scored));
         if n == 0 {
             let mut trending = result("trending", &targets, &scored.trending, &scored.trending_items, items.len(), 0.0, &scored);
+            // Only the engine's lists are classified.
             (trending.served_personal, trending.served_fallback, trending.served_no_edge) = (0, 0, 0);
+            (trending.repeat_targets, trending.repeat_hits) = (0, 0);
             runs.push(trending);
         }
     }
@@ -213,7 +221,7 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
         scored_targets: targets.len(),
         target_hash_fnv1a64: hash,
         settings,
-        refresh_ms: args.refresh_ms,
+        refresh_ms: args.refresh_ms.clone(),
         runs,
         read_s,
         total_s: started.elapsed().as_secs_f64(),
@@ -341,6 +349,8 @@ fn result(
         served_personal: scored.personal,
         served_fallback: scored.fallback,
         served_no_edge: scored.no_edge,
+        repeat_targets: scored.repeats,
+        repeat_hits: scored.repeat_hits,
         wall_s,
         warm_ranks: targets.iter().zip(ranks).map(|(t, r)| t.warm.then_some(*r)).collect(),
     }

@@ -37,6 +37,10 @@ pub struct Scored {
     pub personal: u64,
     pub fallback: u64,
     pub no_edge: u64,
+    /// Targets whose user had an earlier event with the same item ("repeats"), and how
+    /// many of them the engine's list hit.
+    pub repeats: u64,
+    pub repeat_hits: u64,
 }
 
 /// Consumes the change stream of one run and scores `targets` (in tick order) as it goes.
@@ -50,6 +54,8 @@ pub struct Scorer<'a> {
     state: State,
     purchases: HashMap<(Key, Key), Time>,
     interacted: HashSet<(Key, Key)>,
+    /// Every (user, item) with an earlier event (for the repeat counts).
+    seen: HashSet<(Key, Key)>,
     pub scored: Scored,
 }
 
@@ -64,6 +70,7 @@ impl<'a> Scorer<'a> {
             state: State::default(),
             purchases: HashMap::new(),
             interacted: HashSet::new(),
+            seen: HashSet::new(),
             scored: Scored::default(),
         }
     }
@@ -110,6 +117,7 @@ impl<'a> Scorer<'a> {
             if self.settings.exclude_interacted {
                 self.interacted.insert(pair);
             }
+            self.seen.insert(pair);
             self.absorbed += 1;
         }
     }
@@ -134,7 +142,12 @@ impl<'a> Scorer<'a> {
         } else {
             trending.clone()
         };
-        self.scored.engine.push(rank(&engine, target.item));
+        let hit = rank(&engine, target.item);
+        if self.seen.contains(&(target.user, target.item)) {
+            self.scored.repeats += 1;
+            self.scored.repeat_hits += u64::from(hit.is_some());
+        }
+        self.scored.engine.push(hit);
         self.scored.trending.push(rank(&trending, target.item));
         self.scored.engine_items.extend(engine);
         self.scored.trending_items.extend(trending);
