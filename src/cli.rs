@@ -97,6 +97,10 @@ pub struct RunArgs {
     /// Accepted events per batch handed to the workers.
     #[arg(long, default_value_t = 4096)]
     pub batch: usize,
+    /// Adds to the summary where the time and the arranged updates go, per model stage
+    /// and per operator (timely and differential logging; costs a few percent).
+    #[arg(long)]
+    pub profile: bool,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -38,6 +38,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         similar: streams.similar,
         neighbours: streams.neighbours,
         embeddings: streams.embeddings,
+        profile: args.profile,
     };
     let mut ticks = 0u64;
     let mut final_tick = 0;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use dataflows::changes::State;
 use dataflows::model::Time;
+use dataflows::profile::Share;
 use dataflows::stats::KeyCounters;
 use serde::Serialize;
 
@@ -27,6 +28,11 @@ pub struct Summary {
     pub keys_reevaluated: BTreeMap<String, u64>,
     /// Per embedding stage: (changed sums received, changed vectors passed on).
     pub vector_updates: BTreeMap<String, (u64, u64)>,
+    /// With `--profile`: per stage and per operator, time and arranged updates.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub profile_stages: Vec<Share>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub profile_operators: Vec<Share>,
 }
 
 impl Summary {
@@ -57,6 +63,8 @@ impl Summary {
                 .into_iter()
                 .map(|(s, i, o)| (s.name().to_string(), (i, o)))
                 .collect(),
+            profile_stages: counters.profile.stages(),
+            profile_operators: counters.profile.operators(),
         }
     }
 
@@ -85,6 +93,25 @@ impl Summary {
             let ratio = if *received > 0 { *passed as f64 / *received as f64 } else { 0.0 };
             eprintln!("  vectors   {stage:<18} {received:>10} sums changed -> {passed:>10} vectors moved ({ratio:.3})");
         }
+        print_profile("stage", &self.profile_stages, usize::MAX);
+        print_profile("operator", &self.profile_operators, 15);
+    }
+}
+
+/// The profile table: busy time (summed over workers), its share, peak arranged updates.
+fn print_profile(what: &str, shares: &[Share], rows: usize) {
+    if shares.is_empty() {
+        return;
+    }
+    eprintln!("  profile   {what:<40} {:>9} {:>6} {:>14}", "busy s", "share", "peak arranged");
+    for s in shares.iter().take(rows) {
+        eprintln!(
+            "            {:<40} {:>9.2} {:>5.1}% {:>14}",
+            s.name,
+            s.busy_seconds,
+            100.0 * s.busy_share,
+            s.peak_arranged_records
+        );
     }
 }
 

@@ -31,12 +31,14 @@ pub struct Observe {
     pub neighbours: bool,
     /// z(u), h(u) and e(i).
     pub embeddings: bool,
+    /// Time and arranged updates per stage, into `KeyCounters::profile`.
+    pub profile: bool,
 }
 
 impl Observe {
     /// Everything, for tests.
     pub fn all() -> Self {
-        Observe { history: true, similar: true, neighbours: true, embeddings: true }
+        Observe { history: true, similar: true, neighbours: true, embeddings: true, profile: false }
     }
 }
 
@@ -185,6 +187,9 @@ fn run_worker(
     tx: Sender<Msg>,
 ) {
     let (index, peers) = (worker.index(), worker.peers());
+    if observe.profile {
+        counters.profile.install(worker);
+    }
     let mut input = InputSession::<Time, Event, isize>::new();
     let out = tx.clone();
     let probe = worker.dataflow::<Time, _, _>(|scope| {

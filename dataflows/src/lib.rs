@@ -11,6 +11,7 @@ pub mod model;
 pub mod neighbours;
 pub mod oracle;
 pub mod pipeline;
+pub mod profile;
 pub mod recs;
 pub mod similarity;
 pub mod snapshot;

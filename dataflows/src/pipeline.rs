@@ -32,37 +32,89 @@ pub struct Outputs<'s> {
 }
 
 pub fn build<'s>(events: Coll<'s, Event>, settings: &Settings, counters: SharedCounters) -> Outputs<'s> {
-    let interest = events::decayed_interest(events.clone(), settings);
-    let purchased = events::windowed(events.clone(), settings.purchase_exclusion_ms, events::is_purchase);
-    let dismissed = events::windowed(events.clone(), settings.dismiss_exclusion_ms, events::is_dismiss);
-    let trending_weight = events::windowed_item_weight(events.clone(), settings);
+    let outer = events.scope();
+    // Each stage is a named timely region, so that the profile can say where time goes.
+    let (interest, purchased, dismissed, trending_weight) = outer.region_named("§1-2 events", |r| {
+        let events = events.clone().enter_region(r);
+        let purchased = events::windowed(events.clone(), settings.purchase_exclusion_ms, events::is_purchase);
+        let dismissed = events::windowed(events.clone(), settings.dismiss_exclusion_ms, events::is_dismiss);
+        (
+            events::decayed_interest(events.clone(), settings).leave_region(outer),
+            purchased.leave_region(outer),
+            dismissed.leave_region(outer),
+            events::windowed_item_weight(events, settings).leave_region(outer),
+        )
+    });
 
-    let edges = graph::edge_weights(interest);
-    let totals = graph::user_totals(edges.clone());
-    let history = graph::history(edges.clone(), settings.history_len, counters.clone());
+    let (edges, totals, history) = outer.region_named("§3 graph", |r| {
+        let edges = graph::edge_weights(interest.enter_region(r));
+        let totals = graph::user_totals(edges.clone());
+        let history = graph::history(edges.clone(), settings.history_len, counters.clone());
+        (edges.leave_region(outer), totals.leave_region(outer), history.leave_region(outer))
+    });
 
-    let sim = similarity::similarity(history.clone(), settings.sim_scale);
-    let similar = similarity::similar_items(sim, settings.similar_len, counters.clone());
+    let similar = outer.region_named("§4 similarity", |r| {
+        let sim = similarity::similarity(history.clone().enter_region(r), settings.sim_scale);
+        similarity::similar_items(sim, settings.similar_len, counters.clone()).leave_region(outer)
+    });
 
-    let degrees = neighbours::item_degrees(edges.clone());
-    let user_sim =
-        neighbours::user_similarity(history.clone(), degrees, settings.hub_degree, settings.sim_scale);
-    let neighbours = neighbours::neighbours(user_sim, settings.neighbours_len, counters.clone());
+    let neighbours = outer.region_named("§5 neighbours", |r| {
+        let degrees = neighbours::item_degrees(edges.clone().enter_region(r));
+        let user_sim = neighbours::user_similarity(
+            history.clone().enter_region(r),
+            degrees,
+            settings.hub_degree,
+            settings.sim_scale,
+        );
+        neighbours::neighbours(user_sim, settings.neighbours_len, counters.clone()).leave_region(outer)
+    });
 
-    let x = embedding::base_vectors(embedding::item_categories(events.clone()), settings);
-    let z = embedding::user_layer1(edges.clone(), x.clone(), counters.clone());
-    let y = embedding::item_layer1(history.clone(), z.clone(), counters.clone());
-    let h = embedding::user_layer2(z.clone(), neighbours.clone(), settings, counters.clone());
-    let e = embedding::item_layer2(x, y, settings, counters.clone());
+    let (z, h, e) = outer.region_named("§6 embedding", |r| {
+        let categories = embedding::item_categories(events.clone().enter_region(r));
+        let x = embedding::base_vectors(categories, settings);
+        let z = embedding::user_layer1(edges.clone().enter_region(r), x.clone(), counters.clone());
+        let y = embedding::item_layer1(history.clone().enter_region(r), z.clone(), counters.clone());
+        let h =
+            embedding::user_layer2(z.clone(), neighbours.clone().enter_region(r), settings, counters.clone());
+        let e = embedding::item_layer2(x, y, settings, counters.clone());
+        (z.leave_region(outer), h.leave_region(outer), e.leave_region(outer))
+    });
 
-    let parts = recs::candidate_parts(history.clone(), similar.clone(), neighbours.clone(), totals.clone());
-    let scores = recs::scores(parts, totals.clone(), h.clone(), e.clone(), settings);
-    let interacted = recs::interacted(events.clone(), settings);
-    let excluded = recs::exclusions(purchased.clone(), dismissed, edges.clone(), interacted.clone(), settings);
-    let personal = recs::personal_recs(scores, excluded, settings, counters.clone());
-    let trending = recs::trending(trending_weight, settings, counters);
-    let fallback = recs::fallback_users(totals, personal.clone());
-    let skips = recs::fallback_skips(fallback.clone(), recs::skippable(purchased, interacted), trending.clone());
+    let (personal, trending, fallback, skips) = outer.region_named("§7 recs", |r| {
+        let (history, totals) = (history.clone().enter_region(r), totals.clone().enter_region(r));
+        let purchased = purchased.enter_region(r);
+        let parts = recs::candidate_parts(
+            history,
+            similar.clone().enter_region(r),
+            neighbours.clone().enter_region(r),
+            totals.clone(),
+        );
+        let scores = recs::scores(
+            parts,
+            totals.clone(),
+            h.clone().enter_region(r),
+            e.clone().enter_region(r),
+            settings,
+        );
+        let interacted = recs::interacted(events.clone().enter_region(r), settings);
+        let excluded = recs::exclusions(
+            purchased.clone(),
+            dismissed.enter_region(r),
+            edges.clone().enter_region(r),
+            interacted.clone(),
+            settings,
+        );
+        let personal = recs::personal_recs(scores, excluded, settings, counters.clone());
+        let trending = recs::trending(trending_weight.enter_region(r), settings, counters);
+        let fallback = recs::fallback_users(totals, personal.clone());
+        let skips = recs::fallback_skips(fallback.clone(), recs::skippable(purchased, interacted), trending.clone());
+        (
+            personal.leave_region(outer),
+            trending.leave_region(outer),
+            fallback.leave_region(outer),
+            skips.leave_region(outer),
+        )
+    });
 
     Outputs {
         history,

@@ -5,6 +5,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::profile::Profile;
+
 /// The reduces whose re-evaluations are counted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stage {
@@ -65,6 +67,8 @@ pub struct KeyCounters {
     keys: [AtomicU64; 6],
     received: [AtomicU64; 4],
     passed: [AtomicU64; 4],
+    /// Filled only when the run was asked to profile (`Observe::profile`).
+    pub profile: Arc<Profile>,
 }
 
 pub type SharedCounters = Arc<KeyCounters>;
