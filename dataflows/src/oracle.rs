@@ -93,8 +93,11 @@ pub fn snapshot_at(settings: &Settings, arrivals: &[Arrival], t: Time) -> Snapsh
     let trending = trending(settings, &live, t);
     let purchased = recent_items(&live, t, Action::Purchase, settings.purchase_exclusion_ms);
     let dismissed = recent_items(&live, t, Action::Dismiss, settings.dismiss_exclusion_ms);
-    let interacted: BTreeSet<(Key, Key)> =
-        if settings.exclude_interacted { live.iter().map(|e| (e.user, e.item)).collect() } else { BTreeSet::new() };
+    let interacted: BTreeSet<(Key, Key)> = if settings.exclude_interacted {
+        live.iter().map(|e| (e.user, e.item)).collect()
+    } else {
+        BTreeSet::new()
+    };
     let exclusions =
         Exclusions { purchased: &purchased, dismissed: &dismissed, edges: &edges, interacted: &interacted };
     // The refreshed baseline scores from the graph as of the last boundary (none before
@@ -523,12 +526,8 @@ fn scores(settings: &Settings, graph: &Graph, u: Key) -> BTreeMap<Key, Weight> {
 
 /// The trending fallback of u: the first `top_k` trending items u did not purchase.
 fn fallback(settings: &Settings, u: Key, trending: &Ranked, exclusions: &Exclusions) -> RecList {
-    let items = trending
-        .iter()
-        .filter(|&&(i, _)| !exclusions.skipped(u, i))
-        .take(settings.top_k)
-        .copied()
-        .collect();
+    let items =
+        trending.iter().filter(|&&(i, _)| !exclusions.skipped(u, i)).take(settings.top_k).copied().collect();
     RecList { items, fallback: true }
 }
 

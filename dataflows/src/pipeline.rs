@@ -107,7 +107,8 @@ pub fn build<'s>(events: Coll<'s, Event>, settings: &Settings, counters: SharedC
         let personal = recs::personal_recs(scores, excluded, settings, counters.clone());
         let trending = recs::trending(trending_weight.enter_region(r), settings, counters);
         let fallback = recs::fallback_users(totals, personal.clone());
-        let skips = recs::fallback_skips(fallback.clone(), recs::skippable(purchased, interacted), trending.clone());
+        let skips =
+            recs::fallback_skips(fallback.clone(), recs::skippable(purchased, interacted), trending.clone());
         (
             personal.leave_region(outer),
             trending.leave_region(outer),

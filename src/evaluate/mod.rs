@@ -149,7 +149,8 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
     if let Some(r) = args.refresh_ms.iter().find(|r| *r % settings.tick_ms != 0) {
         bail!("--refresh-ms {r}: must be a multiple of tick_ms ({})", settings.tick_ms);
     }
-    let outputs: Vec<&std::path::Path> = [&args.json, &args.plot].into_iter().flatten().map(|p| p.as_path()).collect();
+    let outputs: Vec<&std::path::Path> =
+        [&args.json, &args.plot].into_iter().flatten().map(|p| p.as_path()).collect();
     crate::run::refuse_overwriting_inputs(&args.input, &outputs)?;
     let (mut arrivals, ids) = read_sorted(&args.input, &settings)?;
     if let Some(n) = args.max_events {
@@ -184,10 +185,16 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
                 r if r % 1000 == 0 => format!("{}s", r / 1000),
                 r => format!("{r}ms"),
             };
-            variants.push((format!("refreshed {period}"), Settings { model_refresh_ms: refresh, ..settings.clone() }));
+            variants.push((
+                format!("refreshed {period}"),
+                Settings { model_refresh_ms: refresh, ..settings.clone() },
+            ));
         }
         for (name, a, b, g) in [("A only", 100, 0, 0), ("B only", 0, 100, 0), ("G only", 0, 0, 100)] {
-            variants.push((name.to_string(), Settings { blend_a: a, blend_b: b, blend_g: g, ..settings.clone() }));
+            variants.push((
+                name.to_string(),
+                Settings { blend_a: a, blend_b: b, blend_g: g, ..settings.clone() },
+            ));
         }
     }
     for (n, (name, variant)) in variants.iter().enumerate() {
@@ -197,7 +204,15 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
         tracing::info!(run = %name, wall_s, "run scored");
         runs.push(result(name, &targets, &scored.engine, &scored.engine_items, items.len(), wall_s, &scored));
         if n == 0 {
-            let mut trending = result("trending", &targets, &scored.trending, &scored.trending_items, items.len(), 0.0, &scored);
+            let mut trending = result(
+                "trending",
+                &targets,
+                &scored.trending,
+                &scored.trending_items,
+                items.len(),
+                0.0,
+                &scored,
+            );
             // Only the engine's lists are classified.
             (trending.served_personal, trending.served_fallback, trending.served_no_edge) = (0, 0, 0);
             (trending.repeat_targets, trending.repeat_hits) = (0, 0);
@@ -205,7 +220,12 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
         }
     }
     let name = args.name.clone().unwrap_or_else(|| {
-        args.input.files.iter().map(|f| f.file_name().map_or(f.display().to_string(), |n| n.to_string_lossy().into_owned())).collect::<Vec<_>>().join(" ")
+        args.input
+            .files
+            .iter()
+            .map(|f| f.file_name().map_or(f.display().to_string(), |n| n.to_string_lossy().into_owned()))
+            .collect::<Vec<_>>()
+            .join(" ")
     });
     let report = Report {
         name,
@@ -257,7 +277,8 @@ fn read_sorted(input: &InputArgs, settings: &Settings) -> Result<(Vec<Arrival>, 
     let origins = files.into_iter().map(Origin::Path).collect();
     let mut ingest = Ingest::open_with(settings, &opts, origins, None)?;
     if let Some(path) = &input.rejects {
-        let file = std::fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
+        let file =
+            std::fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
         ingest.set_rejects(Box::new(std::io::BufWriter::new(file)));
     }
     let mut arrivals = Vec::new();
@@ -307,7 +328,12 @@ pub fn targets(arrivals: &[Arrival], kind: TargetKind, half: Half, split: Time) 
 }
 
 /// One engine run over the arrivals, its change stream scored as it is delivered.
-fn replay(settings: &Settings, args: &EvaluateArgs, arrivals: &[Arrival], targets: &[Target]) -> Result<score::Scored> {
+fn replay(
+    settings: &Settings,
+    args: &EvaluateArgs,
+    arrivals: &[Arrival],
+    targets: &[Target],
+) -> Result<score::Scored> {
     let mut scorer = score::Scorer::new(settings, targets, arrivals);
     let batch = args.batch.max(1);
     let tick = settings.tick_ms;
@@ -366,7 +392,20 @@ fn print_table(r: &Report) {
     let _ = writeln!(
         out,
         "{:<16} {:>7} {:>7} {:>7} {:>6} | {:>7} {:>7} {:>7} {:>6} | {:>7} {:>7} {:>7} | {:>8} {:>7}",
-        "run", "warm HR", "MRR", "NDCG", "n", "cold HR", "MRR", "NDCG", "n", "all HR", "MRR", "NDCG", "coverage", "wall s"
+        "run",
+        "warm HR",
+        "MRR",
+        "NDCG",
+        "n",
+        "cold HR",
+        "MRR",
+        "NDCG",
+        "n",
+        "all HR",
+        "MRR",
+        "NDCG",
+        "coverage",
+        "wall s"
     );
     for run in &r.runs {
         let _ = writeln!(

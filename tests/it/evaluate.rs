@@ -75,7 +75,8 @@ fn hand_counted_case() {
     check(&trending["warm"], 2, 2, 0.5, ndcg2, "trending warm");
 
     // Only the targets at or after 5 s: u3's warm hit at rank 2, three cold.
-    let second = evaluate(&[file.to_str().expect("utf-8 path"), "--score", "second", "--split-ms", "5000"], "half");
+    let second =
+        evaluate(&[file.to_str().expect("utf-8 path"), "--score", "second", "--split-ms", "5000"], "half");
     check(&run(&second, "engine")["warm"], 1, 1, 0.5, ndcg2, "second half warm");
     check(&run(&second, "engine")["cold"], 3, 1, 1.0 / 9.0, 0.5 / 3.0, "second half cold");
 }
