@@ -291,7 +291,7 @@ impl Settings {
         if [self.blend_a, self.blend_b, self.blend_g].iter().any(|x| x.abs() > BIG) {
             return Err(format!("blend weights must be within ±{BIG}"));
         }
-        if self.model_refresh_ms % self.tick_ms != 0 {
+        if !self.model_refresh_ms.is_multiple_of(self.tick_ms) {
             return Err("model_refresh_ms must be a multiple of tick_ms".into());
         }
         if self.trending_depth < self.top_k {

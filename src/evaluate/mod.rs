@@ -146,7 +146,7 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
     if args.input.sort == SortMode::No {
         bail!("--sort no: evaluate always replays in time order (EVALUATION.md 2)");
     }
-    if let Some(r) = args.refresh_ms.iter().find(|r| *r % settings.tick_ms != 0) {
+    if let Some(r) = args.refresh_ms.iter().find(|r| !r.is_multiple_of(settings.tick_ms)) {
         bail!("--refresh-ms {r}: must be a multiple of tick_ms ({})", settings.tick_ms);
     }
     let outputs: Vec<&std::path::Path> =
@@ -181,8 +181,8 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
     if args.baselines {
         for &refresh in &args.refresh_ms {
             let period = match refresh {
-                r if r % 3_600_000 == 0 => format!("{}h", r / 3_600_000),
-                r if r % 1000 == 0 => format!("{}s", r / 1000),
+                r if r.is_multiple_of(3_600_000) => format!("{}h", r / 3_600_000),
+                r if r.is_multiple_of(1000) => format!("{}s", r / 1000),
                 r => format!("{r}ms"),
             };
             variants.push((
