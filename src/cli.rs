@@ -20,6 +20,9 @@ pub enum Command {
     Run(RunArgs),
     /// Reads and cleans event files without the engine; prints the accounting.
     Check(CheckArgs),
+    /// Quality on a log: MODEL.md §9's prequential protocol (EVALUATION.md), HR/MRR/NDCG@10
+    /// for the engine and its baselines.
+    Evaluate(crate::evaluate::EvaluateArgs),
     /// Measurements of the engine itself.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -136,6 +139,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => crate::run::run(&args),
         Command::Check(args) => crate::run::check(&args),
+        Command::Evaluate(args) => crate::evaluate::evaluate(&args),
         Command::Bench(BenchCommand::Fanout(args)) => crate::bench::fanout(&args),
     };
     match result {

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod emit;
+pub mod evaluate;
 pub mod input;
 pub mod run;
 pub mod summary;

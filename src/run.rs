@@ -122,7 +122,7 @@ fn run_peer(
 }
 
 /// An output path that names an input file would destroy it: refuse, before anything is opened.
-fn refuse_overwriting_inputs(input: &InputArgs, outputs: &[&Path]) -> Result<()> {
+pub(crate) fn refuse_overwriting_inputs(input: &InputArgs, outputs: &[&Path]) -> Result<()> {
     let rejects = input.rejects.as_deref();
     let inputs: Vec<PathBuf> = input.files.iter().filter_map(|f| std::fs::canonicalize(f).ok()).collect();
     for out in outputs.iter().copied().chain(rejects) {
@@ -195,7 +195,7 @@ fn stop_on_signals() -> Result<Arc<AtomicBool>> {
     Ok(stop)
 }
 
-fn input_files(args: &InputArgs) -> Result<Vec<PathBuf>> {
+pub(crate) fn input_files(args: &InputArgs) -> Result<Vec<PathBuf>> {
     if !args.files.is_empty() {
         return Ok(args.files.clone());
     }

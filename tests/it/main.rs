@@ -3,6 +3,7 @@
 
 mod cli;
 mod cluster;
+mod evaluate;
 mod follow;
 mod harness;
 mod inputs;
