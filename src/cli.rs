@@ -20,6 +20,9 @@ pub enum Command {
     Run(RunArgs),
     /// Reads and cleans event files without the engine; prints the accounting.
     Check(CheckArgs),
+    /// Quality on a log: MODEL.md §9's prequential protocol (EVALUATION.md), HR/MRR/NDCG@10
+    /// for the engine and its baselines.
+    Evaluate(crate::evaluate::EvaluateArgs),
     /// Writes a seeded synthetic Taobao-format event stream (or, with --fit, the
     /// shape statistics of a file).
     Generate(crate::generate::GenerateArgs),
@@ -86,7 +89,7 @@ pub struct RunArgs {
     /// Where the change stream goes (JSON lines); stdout by default.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Worker threads.
+    /// Worker threads (per process, in a cluster).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub workers: u16,
     /// A TOML file of model settings (MODEL.md defaults for anything missing).
@@ -108,6 +111,8 @@ pub struct RunArgs {
     /// and per operator (timely and differential logging; costs a few percent).
     #[arg(long)]
     pub profile: bool,
+    #[command(flatten)]
+    pub cluster: crate::cluster::ClusterArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -149,6 +154,7 @@ pub fn main() -> ExitCode {
         Command::Bench(BenchCommand::Replay(args)) => crate::bench::replay(&args),
         Command::Bench(BenchCommand::Growth(args)) => crate::bench::growth(&args),
         Command::Generate(args) => crate::generate::generate(&args),
+        Command::Evaluate(args) => crate::evaluate::evaluate(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,8 +3,10 @@
 
 pub mod bench;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod emit;
+pub mod evaluate;
 pub mod generate;
 pub mod input;
 pub mod run;

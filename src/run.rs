@@ -12,6 +12,7 @@ use dataflows::exec::{self, Batch, Observe, SinkEvent};
 use dataflows::model::{Settings, Time};
 
 use crate::cli::{CheckArgs, InputArgs, RunArgs};
+use crate::cluster::{fingerprint, Plan};
 use crate::emit::Emitter;
 use crate::input::{Ingest, InputOptions, Origin, SchemaOptions};
 use crate::summary::Summary;
@@ -20,9 +21,17 @@ use crate::summary::Summary;
 pub const SAMPLE: &str = "inputs/UserBehavior_time-slice_110k.csv";
 
 pub fn run(args: &RunArgs) -> Result<()> {
+    if let Some(n) = args.cluster.local_cluster {
+        return crate::cluster::launch_local(n as usize);
+    }
     let started = Instant::now();
+    let plan = Plan::new(&args.cluster, args.workers as usize)?;
     let settings = crate::config::load(args.config.as_deref(), &args.overrides)?;
     let stop = stop_on_signals()?;
+    let observe = observe(args);
+    if plan.process > 0 {
+        return run_peer(&plan, &settings, observe, &stop, started);
+    }
     let outputs: Vec<&Path> = [&args.out, &args.stats].into_iter().flatten().map(|p| p.as_path()).collect();
     refuse_overwriting_inputs(&args.input, &outputs)?;
     let mut ingest = open_input(&args.input, &settings, stop.clone())?;
@@ -32,14 +41,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
     let mut emitter = Emitter::new(out, ingest.dictionary(), &settings, args.emit);
-    let streams = args.emit;
-    let observe = Observe {
-        history: false,
-        similar: streams.similar,
-        neighbours: streams.neighbours,
-        embeddings: streams.embeddings,
-        profile: args.profile,
-    };
+    // Every input is open and every output created before the peers are waited for.
+    let topology = plan.connect(fingerprint(&settings, observe, &plan), &stop)?;
     let mut ticks = 0u64;
     let mut final_tick = 0;
     let follow = args.input.follow;
@@ -57,13 +60,13 @@ pub fn run(args: &RunArgs) -> Result<()> {
                 SinkEvent::Frontier(_) => Ok(()),
             }
         };
-        exec::run(&settings, args.workers as usize, observe, &mut source, &mut sink)?
+        exec::run_on(&settings, topology, observe, &mut source, &mut sink)?
     };
     let lines = emitter.lines;
     let (_, state) = emitter.finish().context("cannot flush the change stream")?;
     let summary =
         Summary::new(ingest.accounting(), &state, lines, ticks, final_tick, &counters, started.elapsed());
-    summary.print(args.workers);
+    summary.print(&plan.describe());
     if let (Some(mut file), Some(path)) = (stats_file, &args.stats) {
         let text = serde_json::to_string_pretty(&summary)?;
         file.write_all((text + "\n").as_bytes())
@@ -80,8 +83,46 @@ pub fn run(args: &RunArgs) -> Result<()> {
     Ok(())
 }
 
+fn observe(args: &RunArgs) -> Observe {
+    Observe {
+        history: false,
+        similar: args.emit.similar,
+        neighbours: args.emit.neighbours,
+        embeddings: args.emit.embeddings,
+        profile: args.profile,
+    }
+}
+
+/// A process other than 0 of a cluster: it reads no input and writes no output (process
+/// 0 does both); it runs its workers until process 0 ends the run.
+fn run_peer(
+    plan: &Plan,
+    settings: &Settings,
+    observe: Observe,
+    stop: &AtomicBool,
+    started: Instant,
+) -> Result<()> {
+    tracing::info!(
+        "process {} of {}: process 0 reads the input and writes the outputs (FILES, --out, --rejects and --stats are not used here)",
+        plan.process,
+        plan.processes()
+    );
+    let topology = plan.connect(fingerprint(settings, observe, plan), stop)?;
+    let mut source = std::iter::empty();
+    exec::run_on(settings, topology, observe, &mut source, &mut |_, _| Ok(()))?;
+    let rss = crate::summary::peak_rss_mib().map_or("n/a".to_string(), |m| format!("{m:.0} MiB"));
+    eprintln!(
+        "summary (process {} of {}): {} worker(s) for {:.2} s, peak RSS {rss}; process 0 prints the records, graph, output and the keys of every process",
+        plan.process,
+        plan.processes(),
+        plan.workers,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 /// An output path that names an input file would destroy it: refuse, before anything is opened.
-fn refuse_overwriting_inputs(input: &InputArgs, outputs: &[&Path]) -> Result<()> {
+pub(crate) fn refuse_overwriting_inputs(input: &InputArgs, outputs: &[&Path]) -> Result<()> {
     let rejects = input.rejects.as_deref();
     let inputs: Vec<PathBuf> = input.files.iter().filter_map(|f| std::fs::canonicalize(f).ok()).collect();
     for out in outputs.iter().copied().chain(rejects) {
@@ -154,7 +195,7 @@ fn stop_on_signals() -> Result<Arc<AtomicBool>> {
     Ok(stop)
 }
 
-fn input_files(args: &InputArgs) -> Result<Vec<PathBuf>> {
+pub(crate) fn input_files(args: &InputArgs) -> Result<Vec<PathBuf>> {
     if !args.files.is_empty() {
         return Ok(args.files.clone());
     }

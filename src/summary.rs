@@ -68,7 +68,8 @@ impl Summary {
         }
     }
 
-    pub fn print(&self, workers: u16) {
+    /// `on` names the workers, e.g. "2 workers" or "2 processes x 2 workers".
+    pub fn print(&self, on: &str) {
         let a = &self.accounting;
         eprintln!("summary:");
         print_accounting(a);
@@ -82,8 +83,8 @@ impl Summary {
         );
         let rss = self.peak_rss_mib.map_or("n/a".to_string(), |m| format!("{m:.0} MiB"));
         eprintln!(
-            "  speed     {:.2} s wall, {:.0} events/s on {} worker(s), peak RSS {}",
-            self.wall_seconds, self.events_per_second, workers, rss
+            "  speed     {:.2} s wall, {:.0} events/s on {}, peak RSS {}",
+            self.wall_seconds, self.events_per_second, on, rss
         );
         let ticks = self.ticks_with_changes.max(1) as f64;
         for (stage, n) in &self.keys_reevaluated {
@@ -138,7 +139,7 @@ pub fn print_accounting(a: &Accounting) {
 }
 
 /// Peak resident memory of this process (Linux `VmHWM`).
-fn peak_rss_mib() -> Option<f64> {
+pub fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::model::{Key, Settings, Time, Weight};
 use crate::snapshot::{RecList, Snapshot};
 
-/// One observed record of an output collection.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// One observed record of an output collection (serde: exchanged to worker 0).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Change {
     History {
         user: Key,

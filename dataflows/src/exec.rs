@@ -1,14 +1,26 @@
-//! The runtime: builds the pipeline on `workers` timely threads, feeds it batches of
+//! The runtime: builds the pipeline on timely workers (threads of one process, or the
+//! processes of a cluster over connections the caller made), feeds it batches of
 //! arrivals, and hands the consolidated changes of each completed tick to a sink.
 //! Pure with respect to the outside world: no files, no clocks.
 
+use std::any::Any;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::net::TcpStream;
+use std::rc::Rc;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::input::InputSession;
 use differential_dataflow::operators::CountTotal;
+use differential_dataflow::AsCollection;
+use timely::communication::allocator::zero_copy::initialize::initialize_networking_from_sockets;
+use timely::communication::allocator::ProcessBuilder;
+use timely::communication::{AllocatorBuilder, Hooks};
+use timely::dataflow::operators::{Exchange, Input, Inspect, Probe};
+use timely::WorkerConfig;
 
 use crate::changes::{Change, TickChanges};
 use crate::model::{Arrival, Event, Settings, Time};
@@ -74,11 +86,36 @@ impl std::error::Error for ExecError {}
 enum Msg {
     Updates(Vec<(Change, Time, isize)>),
     Frontier(Time),
+    /// Another process's key counters, at the end of the run.
+    Counters(Vec<u64>),
 }
 
 type Source<'a> = dyn Iterator<Item = Result<Batch, String>> + Send + 'a;
 
-/// Runs the pipeline over `source` and returns the key counters.
+/// Where the workers run: one process, or this process's part of a cluster.
+#[derive(Debug, Default)]
+pub struct Topology {
+    /// Worker threads in this process (every process of a cluster has the same number).
+    pub workers: usize,
+    /// This process's index in the cluster (0 for a single process).
+    pub process: usize,
+    /// One connected stream per process of the cluster, in process order, `None` at
+    /// `process`; empty for a single process. The connections are made (and checked)
+    /// by the caller; timely's networking then carries all traffic over them.
+    pub peers: Vec<Option<TcpStream>>,
+}
+
+impl Topology {
+    pub fn single(workers: usize) -> Self {
+        Topology { workers, process: 0, peers: Vec::new() }
+    }
+
+    pub fn processes(&self) -> usize {
+        self.peers.len().max(1)
+    }
+}
+
+/// Runs the pipeline over `source` on `workers` threads of this process.
 pub fn run(
     settings: &Settings,
     workers: usize,
@@ -86,28 +123,47 @@ pub fn run(
     source: &mut Source<'_>,
     sink: &mut dyn FnMut(SinkEvent<'_>, &KeyCounters) -> Result<(), String>,
 ) -> Result<SharedCounters, ExecError> {
+    run_on(settings, Topology::single(workers), observe, source, sink)
+}
+
+/// Runs the pipeline over `source` on the workers of `topology` and returns the key
+/// counters (on process 0 of a cluster, the sum over every process).
+///
+/// Only global worker 0 (on process 0) takes batches from `source`: it hands every
+/// worker its share of each batch (the positions ≡ worker mod all workers) through a
+/// timely exchange, so the arrivals are exactly those one process would see. Every
+/// observed output update is exchanged to worker 0, whose collector delivers the ticks
+/// to `sink`; on the other processes `source` is not read and `sink` is not called.
+pub fn run_on(
+    settings: &Settings,
+    topology: Topology,
+    observe: Observe,
+    source: &mut Source<'_>,
+    sink: &mut dyn FnMut(SinkEvent<'_>, &KeyCounters) -> Result<(), String>,
+) -> Result<SharedCounters, ExecError> {
     let counters: SharedCounters = Arc::new(KeyCounters::default());
-    let mut feeds = Vec::new();
-    let mut ends = Vec::new();
+    let workers = topology.workers.max(1);
+    let process = topology.process;
+    let reads = process == 0;
     let (out_tx, out_rx) = mpsc::channel();
-    for _ in 0..workers.max(1) {
-        let (tx, rx) = mpsc::sync_channel::<Arc<Batch>>(2);
-        feeds.push(tx);
-        ends.push(Mutex::new(Some((rx, out_tx.clone()))));
-    }
+    let (feed_tx, feed_rx) = mpsc::sync_channel::<Batch>(2);
+    let mut feed_rx = reads.then_some(feed_rx);
+    let ends: Vec<_> = (0..workers).map(|_| Mutex::new(Some((feed_rx.take(), out_tx.clone())))).collect();
     drop(out_tx);
-    let config = timely::Config::process(workers.max(1));
+    let (builders, others) = communication(topology, workers)?;
     let (settings_w, counters_w) = (Arc::new(settings.clone()), counters.clone());
-    let guards = timely::execute(config, move |worker| {
-        let end = ends[worker.index()].lock().ok().and_then(|mut e| e.take());
-        if let Some((rx, tx)) = end {
-            run_worker(worker, &settings_w, observe, counters_w.clone(), rx, tx);
+    let guards = timely::execute::execute_from(builders, others, WorkerConfig::default(), move |worker| {
+        let local = worker.index() % workers;
+        let end = ends.get(local).and_then(|e| e.lock().ok()).and_then(|mut e| e.take());
+        if let Some((feed, tx)) = end {
+            let place = Place { process, local };
+            run_worker(worker, &settings_w, observe, counters_w.clone(), feed, tx, place);
         }
     })
     .map_err(ExecError::Setup)?;
 
     let outcome = std::thread::scope(|s| {
-        let feeder = s.spawn(move || feed(source, feeds));
+        let feeder = s.spawn(move || if reads { feed(source, feed_tx) } else { Ok(()) });
         let collected = collect(out_rx, &counters, sink);
         let fed = feeder.join().unwrap_or_else(|_| Err("the input reader panicked".into()));
         (fed, collected)
@@ -122,20 +178,34 @@ pub fn run(
     Ok(counters)
 }
 
-/// Sends every batch to every worker; stops early if a worker has gone.
-fn feed(source: &mut Source<'_>, feeds: Vec<SyncSender<Arc<Batch>>>) -> Result<(), String> {
+/// timely's allocators: threads of one process, or timely's TCP networking over the
+/// given connections.
+fn communication(
+    topology: Topology,
+    workers: usize,
+) -> Result<(Vec<AllocatorBuilder>, Box<dyn Any + Send>), ExecError> {
+    if topology.peers.len() <= 1 {
+        return timely::CommunicationConfig::Process(workers).try_build().map_err(ExecError::Setup);
+    }
+    let hooks = Hooks::default();
+    let local = ProcessBuilder::new_typed_vector(workers, hooks.refill.clone(), hooks.spill.clone());
+    let (tcp, guard) =
+        initialize_networking_from_sockets(local, topology.peers, topology.process, workers, hooks)
+            .map_err(|e| ExecError::Setup(format!("cannot start the networking: {e}")))?;
+    Ok((tcp.into_iter().map(AllocatorBuilder::Tcp).collect(), Box::new(guard)))
+}
+
+/// Hands every batch to worker 0; stops early if it has gone.
+fn feed(source: &mut Source<'_>, tx: SyncSender<Batch>) -> Result<(), String> {
     for batch in source {
-        let batch = Arc::new(batch?);
-        for tx in &feeds {
-            if tx.send(batch.clone()).is_err() {
-                return Ok(());
-            }
+        if tx.send(batch?).is_err() {
+            return Ok(());
         }
     }
     Ok(())
 }
 
-/// Gathers the workers' updates and delivers each tick once the frontier passed it.
+/// Gathers worker 0's updates and delivers each tick once the frontier passed it.
 fn collect(
     rx: Receiver<Msg>,
     counters: &KeyCounters,
@@ -158,6 +228,7 @@ fn collect(
                 }
             }
             Msg::Frontier(_) => {}
+            Msg::Counters(values) => counters.absorb(&values),
         }
     }
     failed.map_or(Ok(()), Err)
@@ -178,13 +249,27 @@ fn deliver(
     sink(SinkEvent::Frontier(frontier), counters)
 }
 
+/// Where a worker sits: its process and its index within the process.
+#[derive(Clone, Copy)]
+struct Place {
+    process: usize,
+    local: usize,
+}
+
+/// One worker's share of a batch: sequence number, target worker, frontier, arrivals.
+type Share = (u64, u64, Time, Vec<Arrival>);
+
+/// A worker's shares not yet taken, by sequence number: (frontier, arrivals).
+type Shares = Rc<RefCell<BTreeMap<u64, (Time, Vec<Arrival>)>>>;
+
 fn run_worker(
     worker: &mut timely::worker::Worker,
     settings: &Settings,
     observe: Observe,
     counters: SharedCounters,
-    rx: Receiver<Arc<Batch>>,
+    feed: Option<Receiver<Batch>>,
     tx: Sender<Msg>,
+    place: Place,
 ) {
     let (index, peers) = (worker.index(), worker.peers());
     if observe.profile {
@@ -194,23 +279,86 @@ fn run_worker(
     let out = tx.clone();
     let probe = worker.dataflow::<Time, _, _>(|scope| {
         let events = input.to_collection(scope);
-        let outputs = pipeline::build(events, settings, counters);
+        let outputs = pipeline::build(events, settings, counters.clone());
         let (probe, _) = observed(outputs, observe)
+            .inner
+            .exchange(|_| 0)
+            .as_collection()
             .inspect_batch(move |_, data| {
                 let _ = out.send(Msg::Updates(data.to_vec()));
             })
             .probe();
         probe
     });
-    while let Ok(batch) = rx.recv() {
-        for (n, arrival) in batch.arrivals.iter().enumerate() {
-            if n % peers == index {
-                // Arrivals are never before the previous frontier; the max only guards.
-                let at = arrival.at.max(*input.time());
-                input.update_at(arrival.event, at, 1);
+    let main = worker.installed_dataflows();
+
+    // The feed: worker 0 sends each worker its share of every batch, at time = the
+    // batch's sequence number; each worker keeps its shares until it takes them.
+    let shares: Shares = Rc::default();
+    let (feed_input, feed_probe) = worker.dataflow::<u64, _, _>(|scope| {
+        let (handle, stream) = scope.new_input::<Vec<Share>>();
+        let mine = shares.clone();
+        let probe = stream
+            .exchange(|share: &Share| share.1)
+            .inspect(move |(seq, _, frontier, arrivals): &Share| {
+                mine.borrow_mut().insert(*seq, (*frontier, arrivals.clone()));
+            })
+            .probe()
+            .0;
+        (handle, probe)
+    });
+    let mut feed_input = feed.as_ref().map(|_| feed_input);
+
+    // Key counters of the other processes go to worker 0 at the end.
+    let (stats_input, stats_probe) = worker.dataflow::<u64, _, _>(|scope| {
+        let (handle, stream) = scope.new_input::<Vec<Vec<u64>>>();
+        let out = tx.clone();
+        let probe = stream
+            .exchange(|_| 0)
+            .inspect(move |values: &Vec<u64>| {
+                let _ = out.send(Msg::Counters(values.clone()));
+            })
+            .probe()
+            .0;
+        (handle, probe)
+    });
+
+    let mut seq = 0u64;
+    loop {
+        if let (Some(rx), Some(handle)) = (&feed, feed_input.as_mut()) {
+            match rx.recv() {
+                Ok(batch) => {
+                    let mut parts: Vec<Vec<Arrival>> = vec![Vec::new(); peers];
+                    for (n, arrival) in batch.arrivals.iter().enumerate() {
+                        parts[n % peers].push(*arrival);
+                    }
+                    for (target, arrivals) in parts.into_iter().enumerate() {
+                        handle.send((seq, target as u64, batch.frontier, arrivals));
+                    }
+                    handle.advance_to(seq + 1);
+                    handle.flush();
+                }
+                // The input has ended: closing the feed ends every worker's loop.
+                Err(_) => feed_input = None,
             }
         }
-        let frontier = batch.frontier.max(*input.time());
+        let share = loop {
+            if let Some(share) = shares.borrow_mut().remove(&seq) {
+                break Some(share);
+            }
+            if feed_probe.done() {
+                break None;
+            }
+            worker.step_or_park(Some(Duration::from_millis(5)));
+        };
+        let Some((frontier, arrivals)) = share else { break };
+        seq += 1;
+        for arrival in arrivals {
+            // Arrivals are never before the previous frontier; the max only guards.
+            let at = arrival.at.max(*input.time());
+            input.update_at(arrival.event, at, 1);
+        }
+        let frontier = frontier.max(*input.time());
         input.advance_to(frontier);
         input.flush();
         worker.step_while(|| probe.less_than(&frontier));
@@ -220,8 +368,17 @@ fn run_worker(
     }
     // Updates already scheduled for later times (decay steps, window ends) are not
     // wanted past the end of the input: drop the dataflow rather than drain it.
-    for id in worker.installed_dataflows() {
+    for id in main {
         worker.drop_dataflow(id);
+    }
+    drop(feed_input);
+    let mut stats_input = stats_input;
+    if place.local == 0 && place.process != 0 {
+        stats_input.send(counters.snapshot());
+    }
+    drop(stats_input);
+    while !stats_probe.done() {
+        worker.step_or_park(Some(Duration::from_millis(5)));
     }
 }
 

@@ -166,6 +166,13 @@ pub struct Settings {
     /// tick). Bounds the fan-out of vector changes into the candidates; see
     /// ARCHITECTURE.md, "choices".
     pub embedding_refresh_ms: u64,
+    /// The refreshed baseline (EVALUATION.md 9): candidate scores as of the last
+    /// multiple of this many ms (0: continuous), built from the ticks before that
+    /// boundary; exclusions and the trending fallback stay live. See ARCHITECTURE.md.
+    pub model_refresh_ms: u64,
+    /// Exclude every item the user has any accepted event with, of any action and age
+    /// (EVALUATION.md 6 on MovieLens: every item rated before), also from the fallback.
+    pub exclude_interacted: bool,
 }
 
 impl Default for Settings {
@@ -196,6 +203,8 @@ impl Default for Settings {
             seed: 0,
             lambda: 2,
             embedding_refresh_ms: 0,
+            model_refresh_ms: 0,
+            exclude_interacted: false,
         }
     }
 }
@@ -212,6 +221,30 @@ impl Settings {
         match self.embedding_refresh_ms {
             0 => t,
             p => t / p * p,
+        }
+    }
+
+    /// The time whose candidate scores R(u) is ranked from at `t` (`model_refresh_ms`):
+    /// with a period R, the boundary `B = floor((t + tick) / R) * R` is the last one at or
+    /// before the next tick, and the scores are those of the ticks before it, i.e. as of
+    /// `B - tick`. So a target at a boundary tick B, scored at `B - tick`, sees the
+    /// ticks before B, not its own. `None`: before the first boundary, no model yet.
+    pub fn model_time(&self, t: Time) -> Option<Time> {
+        match self.model_refresh_ms {
+            0 => Some(t),
+            r => {
+                let boundary = (t + self.tick_ms) / r * r;
+                boundary.checked_sub(self.tick_ms).filter(|_| boundary > 0)
+            }
+        }
+    }
+
+    /// Where an update of the scores at time `s` becomes visible under
+    /// `model_refresh_ms` (the inverse of `model_time`): `(floor(s / R) + 1) * R - tick`.
+    pub fn model_visible_at(&self, s: Time) -> Time {
+        match self.model_refresh_ms {
+            0 => s,
+            r => ((s / r + 1) * r - self.tick_ms).max(s),
         }
     }
 
@@ -257,6 +290,9 @@ impl Settings {
         }
         if [self.blend_a, self.blend_b, self.blend_g].iter().any(|x| x.abs() > BIG) {
             return Err(format!("blend weights must be within ±{BIG}"));
+        }
+        if !self.model_refresh_ms.is_multiple_of(self.tick_ms) {
+            return Err("model_refresh_ms must be a multiple of tick_ms".into());
         }
         if self.trending_depth < self.top_k {
             return Err("trending_depth must be >= top_k".into());

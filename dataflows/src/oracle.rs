@@ -45,6 +45,7 @@ struct Graph {
     history: BTreeMap<Key, Ranked>,
     similar: BTreeMap<Key, Ranked>,
     neighbours: BTreeMap<Key, Ranked>,
+    z: Vectors,
     h: Vectors,
     e: Vectors,
     /// h and e as of `settings.embedding_time(t)`, which part G reads.
@@ -65,8 +66,8 @@ fn embeddings_at(settings: &Settings, arrivals: &[Arrival], t: Time) -> (Vectors
     (layer2_users(settings, &z, &neighbours), layer2_items(settings, &x, &y))
 }
 
-/// The model's state at time `t`, computed from the arrivals live at `t`.
-pub fn snapshot_at(settings: &Settings, arrivals: &[Arrival], t: Time) -> Snapshot {
+/// Everything §7 scores from at time `t` (part G as of its embedding refresh).
+fn graph_at(settings: &Settings, arrivals: &[Arrival], t: Time) -> Graph {
     let live = live_events(arrivals, t);
     let edges = edge_weights(settings, &live, t);
     let totals = total_weights(&edges);
@@ -78,15 +79,35 @@ pub fn snapshot_at(settings: &Settings, arrivals: &[Arrival], t: Time) -> Snapsh
     let y = layer1_items(settings, &history, &z);
     let h = layer2_users(settings, &z, &neighbours);
     let e = layer2_items(settings, &x, &y);
-    let trending = trending(settings, &live, t);
-    let purchased = recent_items(&live, t, Action::Purchase, settings.purchase_exclusion_ms);
-    let dismissed = recent_items(&live, t, Action::Dismiss, settings.dismiss_exclusion_ms);
-    let exclusions = Exclusions { purchased: &purchased, dismissed: &dismissed, edges: &edges };
     let refresh = settings.embedding_time(t);
     let (refreshed_h, refreshed_e) =
         if refresh == t { (h.clone(), e.clone()) } else { embeddings_at(settings, arrivals, refresh) };
-    let graph = Graph { totals, history, similar, neighbours, h, e, refreshed_h, refreshed_e };
-    let recs = recommendations(settings, &graph, &trending, &exclusions);
+    Graph { totals, history, similar, neighbours, z, h, e, refreshed_h, refreshed_e }
+}
+
+/// The model's state at time `t`, computed from the arrivals live at `t`.
+pub fn snapshot_at(settings: &Settings, arrivals: &[Arrival], t: Time) -> Snapshot {
+    let live = live_events(arrivals, t);
+    let edges = edge_weights(settings, &live, t);
+    let graph = graph_at(settings, arrivals, t);
+    let trending = trending(settings, &live, t);
+    let purchased = recent_items(&live, t, Action::Purchase, settings.purchase_exclusion_ms);
+    let dismissed = recent_items(&live, t, Action::Dismiss, settings.dismiss_exclusion_ms);
+    let interacted: BTreeSet<(Key, Key)> = if settings.exclude_interacted {
+        live.iter().map(|e| (e.user, e.item)).collect()
+    } else {
+        BTreeSet::new()
+    };
+    let exclusions =
+        Exclusions { purchased: &purchased, dismissed: &dismissed, edges: &edges, interacted: &interacted };
+    // The refreshed baseline scores from the graph as of the last boundary (none before
+    // the first); exclusions, the fallback and who is a user stay as of `t`.
+    let model = match settings.model_time(t) {
+        Some(m) if m == t => None,
+        Some(m) => Some(graph_at(settings, arrivals, m)),
+        None => Some(graph_at(settings, &[], t)),
+    };
+    let recs = recommendations(settings, &graph, model.as_ref().unwrap_or(&graph), &trending, &exclusions);
     Snapshot {
         history: flatten(&graph.history),
         similar: flatten(&graph.similar),
@@ -94,7 +115,7 @@ pub fn snapshot_at(settings: &Settings, arrivals: &[Arrival], t: Time) -> Snapsh
         edges,
         trending,
         recs,
-        z,
+        z: graph.z,
         h: graph.h,
         e: graph.e,
     }
@@ -407,6 +428,8 @@ struct Exclusions<'a> {
     purchased: &'a BTreeMap<Key, BTreeSet<Key>>,
     dismissed: &'a BTreeMap<Key, BTreeSet<Key>>,
     edges: &'a Edges,
+    /// Every (u, i) with a live event, when `exclude_interacted` (else empty).
+    interacted: &'a BTreeSet<(Key, Key)>,
 }
 
 impl Exclusions<'_> {
@@ -418,9 +441,16 @@ impl Exclusions<'_> {
         self.dismissed.get(&u).is_some_and(|s| s.contains(&i))
     }
 
-    /// Purchased, dismissed, or (when `exclude_seen`) any item u has an edge to.
+    /// Purchased, or (when `exclude_interacted`) any item u has an event with: what a
+    /// fallback list skips.
+    fn skipped(&self, u: Key, i: Key) -> bool {
+        self.purchased(u, i) || self.interacted.contains(&(u, i))
+    }
+
+    /// Purchased, dismissed, any item with an event (when `exclude_interacted`), or
+    /// (when `exclude_seen`) any item u has an edge to.
     fn excludes(&self, settings: &Settings, u: Key, i: Key) -> bool {
-        self.purchased(u, i)
+        self.skipped(u, i)
             || self.dismissed(u, i)
             || (settings.exclude_seen && self.edges.contains_key(&(u, i)))
     }
@@ -475,6 +505,10 @@ fn embedding_part(settings: &Settings, graph: &Graph, u: Key, i: Key) -> i128 {
 
 /// §7: `score(u,i) = (A*a + B*b + G*g) div 100`, for every candidate i of u.
 fn scores(settings: &Settings, graph: &Graph, u: Key) -> BTreeMap<Key, Weight> {
+    if !graph.totals.contains_key(&u) {
+        // Not a user of this (refreshed) graph yet: no candidates.
+        return BTreeMap::new();
+    }
     let a = item_knn_part(graph, u);
     let b = neighbour_part(graph, u);
     let mut scores = BTreeMap::new();
@@ -492,30 +526,34 @@ fn scores(settings: &Settings, graph: &Graph, u: Key) -> BTreeMap<Key, Weight> {
 
 /// The trending fallback of u: the first `top_k` trending items u did not purchase.
 fn fallback(settings: &Settings, u: Key, trending: &Ranked, exclusions: &Exclusions) -> RecList {
-    let items = trending
-        .iter()
-        .filter(|&&(i, _)| !exclusions.purchased(u, i))
-        .take(settings.top_k)
-        .copied()
-        .collect();
+    let items =
+        trending.iter().filter(|&&(i, _)| !exclusions.skipped(u, i)).take(settings.top_k).copied().collect();
     RecList { items, fallback: true }
 }
 
 /// §7: R(u) for every user with an edge; only non-empty lists are kept.
+/// `graph` says who the users are (as of now); `model` is what they are scored from
+/// (the same graph, or the one of the last refresh).
 fn recommendations(
     settings: &Settings,
     graph: &Graph,
+    model: &Graph,
     trending: &Ranked,
     exclusions: &Exclusions,
 ) -> BTreeMap<Key, RecList> {
     let mut recs = BTreeMap::new();
-    for &u in graph.totals.keys() {
-        let kept: Ranked = scores(settings, graph, u)
+    // A refreshed model keeps serving a user whose edges have decayed since the
+    // boundary; the fallback is only for users with an edge now.
+    let users: BTreeSet<Key> = graph.totals.keys().chain(model.totals.keys()).copied().collect();
+    for u in users {
+        let kept: Ranked = scores(settings, model, u)
             .into_iter()
             .filter(|&(i, score)| score > 0 && !exclusions.excludes(settings, u, i))
             .collect();
-        let list = if kept.is_empty() {
+        let list = if kept.is_empty() && graph.totals.contains_key(&u) {
             fallback(settings, u, trending, exclusions)
+        } else if kept.is_empty() {
+            RecList::default()
         } else {
             RecList { items: top_n(kept, settings.top_k), fallback: false }
         };

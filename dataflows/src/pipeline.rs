@@ -83,10 +83,12 @@ pub fn build<'s>(events: Coll<'s, Event>, settings: &Settings, counters: SharedC
     let (personal, trending, fallback, skips) = outer.region_named("§7 recs", |r| {
         let (history, totals) = (history.clone().enter_region(r), totals.clone().enter_region(r));
         let purchased = purchased.enter_region(r);
+        let interacted = recs::interacted(events.clone().enter_region(r), settings);
         let excluded = recs::exclusions(
             purchased.clone(),
             dismissed.enter_region(r),
             edges.clone().enter_region(r),
+            interacted.clone(),
             settings,
         );
         let inputs = recs::RecsInputs {
@@ -101,7 +103,8 @@ pub fn build<'s>(events: Coll<'s, Event>, settings: &Settings, counters: SharedC
         let personal = recs::personal_recs(inputs, settings, counters.clone());
         let trending = recs::trending(trending_weight.enter_region(r), settings, counters);
         let fallback = recs::fallback_users(totals, personal.clone());
-        let skips = recs::fallback_skips(fallback.clone(), purchased, trending.clone());
+        let skips =
+            recs::fallback_skips(fallback.clone(), recs::skippable(purchased, interacted), trending.clone());
         (
             personal.leave_region(outer),
             trending.leave_region(outer),

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::embedding::Unit;
 use crate::events::deferred;
-use crate::model::{cosine_steps, Key, Settings, Weight};
+use crate::model::{cosine_steps, Event, Key, Settings, Weight};
 use crate::stats::{SharedCounters, Stage};
 use crate::topk::global_top_k;
 use crate::Coll;
@@ -199,13 +199,34 @@ pub fn exclusions<'s>(
     purchased: Coll<'s, (Key, Key)>,
     dismissed: Coll<'s, (Key, Key)>,
     edges: Coll<'s, ((Key, Key), Weight)>,
+    interacted: Option<Coll<'s, (Key, Key)>>,
     settings: &Settings,
 ) -> Coll<'s, (Key, Key)> {
     let mut excluded = purchased.concat(dismissed);
     if settings.exclude_seen {
         excluded = excluded.concat(edges.map(|(pair, _)| pair));
     }
+    if let Some(interacted) = interacted {
+        excluded = excluded.concat(interacted);
+    }
     excluded.distinct()
+}
+
+/// With `exclude_interacted`: every `(u, i)` with an accepted event, ever (distinct).
+pub fn interacted<'s>(events: Coll<'s, Event>, settings: &Settings) -> Option<Coll<'s, (Key, Key)>> {
+    settings.exclude_interacted.then(|| events.map(|ev| (ev.user, ev.item)).distinct())
+}
+
+/// What a fallback user's trending list skips: purchases, and with
+/// `exclude_interacted` every item of theirs.
+pub fn skippable<'s>(
+    purchased: Coll<'s, (Key, Key)>,
+    interacted: Option<Coll<'s, (Key, Key)>>,
+) -> Coll<'s, (Key, Key)> {
+    match interacted {
+        Some(interacted) => purchased.concat(interacted),
+        None => purchased,
+    }
 }
 
 /// The shared trending list: the `trending_depth` items of largest positive

@@ -107,4 +107,21 @@ impl KeyCounters {
             })
             .collect()
     }
+
+    /// Every counter, in a fixed order (for sending to another process).
+    pub fn snapshot(&self) -> Vec<u64> {
+        self.keys
+            .iter()
+            .chain(&self.received)
+            .chain(&self.passed)
+            .map(|c| c.load(Ordering::Relaxed))
+            .collect()
+    }
+
+    /// Adds a `snapshot` of another process's counters to these.
+    pub fn absorb(&self, values: &[u64]) {
+        for (c, v) in self.keys.iter().chain(&self.received).chain(&self.passed).zip(values) {
+            c.fetch_add(*v, Ordering::Relaxed);
+        }
+    }
 }

@@ -9,10 +9,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The child, killed if the test fails before it ends it.
-struct Running(Option<Child>);
+pub(crate) struct Running(Option<Child>);
 
 impl Running {
-    fn start(cmd: &mut Command) -> Running {
+    pub(crate) fn start(cmd: &mut Command) -> Running {
         Running(Some(cmd.stderr(Stdio::piped()).spawn().expect("the binary starts")))
     }
 
@@ -21,7 +21,7 @@ impl Running {
     }
 
     /// SIGTERM, then the exit status and stderr.
-    fn terminate(&mut self) -> (std::process::ExitStatus, String) {
+    pub(crate) fn terminate(&mut self) -> (std::process::ExitStatus, String) {
         let child = self.0.take().expect("running");
         let status =
             Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
@@ -44,13 +44,13 @@ fn interestflow() -> Command {
     Command::new(env!("CARGO_BIN_EXE_interestflow"))
 }
 
-fn append(path: &Path, text: &str) {
+pub(crate) fn append(path: &Path, text: &str) {
     let mut f = OpenOptions::new().append(true).open(path).expect("the log opens");
     f.write_all(text.as_bytes()).expect("append");
 }
 
 /// Waits (up to 60 s) until the change stream has a line for `user`; returns the stream.
-fn wait_for_user(out: &Path, user: &str, run: &mut Running) -> String {
+pub(crate) fn wait_for_user(out: &Path, user: &str, run: &mut Running) -> String {
     let started = Instant::now();
     let needle = format!("\"user\":\"{user}\"");
     loop {
@@ -70,7 +70,7 @@ fn wait_for_user(out: &Path, user: &str, run: &mut Running) -> String {
 }
 
 /// The recommended items of the last line for `user`.
-fn last_recs(text: &str, user: &str) -> Vec<String> {
+pub(crate) fn last_recs(text: &str, user: &str) -> Vec<String> {
     let line = text
         .lines()
         .rev()
@@ -81,7 +81,7 @@ fn last_recs(text: &str, user: &str) -> Vec<String> {
     recs.iter().filter_map(|r| r["item"].as_str().map(String::from)).collect()
 }
 
-const HEAD: &str = "ts,user,item,action\n\
+pub(crate) const HEAD: &str = "ts,user,item,action\n\
                     1600000000000,u1,i1,view\n\
                     1600000000000,u1,i2,view\n\
                     1600000001000,u2,i1,view\n";

@@ -3,6 +3,8 @@
 
 mod bench;
 mod cli;
+mod cluster;
+mod evaluate;
 mod follow;
 mod generate;
 mod harness;

@@ -10,10 +10,18 @@ use dataflows::oracle;
 use crate::harness;
 
 /// Small windows and lists, so that a few dozen events cross every boundary.
-fn small_settings(exclude_seen: bool, lateness_ms: u64, embedding_refresh_ms: u64) -> Settings {
+fn small_settings(
+    exclude_seen: bool,
+    lateness_ms: u64,
+    embedding_refresh_ms: u64,
+    model_refresh_ms: u64,
+    exclude_interacted: bool,
+) -> Settings {
     Settings {
         lateness_ms,
         embedding_refresh_ms,
+        model_refresh_ms,
+        exclude_interacted,
         decay_steps: vec![(0, 4), (3_000, 2), (8_000, 1), (15_000, 0)],
         history_len: 3,
         similar_len: 2,
@@ -39,6 +47,8 @@ fn action() -> impl Strategy<Value = Action> {
         1 => Just(Action::RemoveCart),
         2 => Just(Action::Purchase),
         1 => Just(Action::Dismiss),
+        1 => Just(Action::Rating(4)),
+        1 => Just(Action::Rating(9)),
     ]
 }
 
@@ -94,7 +104,10 @@ proptest! {
         exclude_seen in any::<bool>(),
         lateness in prop_oneof![Just(0u64), Just(2_000u64)],
         refresh in prop_oneof![Just(0u64), Just(4_000u64)],
+        model_refresh in prop_oneof![2 => Just(0u64), 1 => Just(5_000u64)],
+        exclude_interacted in any::<bool>(),
     ) {
-        check(&small_settings(exclude_seen, lateness, refresh), &events, &cuts)?;
+        let settings = small_settings(exclude_seen, lateness, refresh, model_refresh, exclude_interacted);
+        check(&settings, &events, &cuts)?;
     }
 }
