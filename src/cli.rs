@@ -23,6 +23,9 @@ pub enum Command {
     /// Quality on a log: MODEL.md §9's prequential protocol (EVALUATION.md), HR/MRR/NDCG@10
     /// for the engine and its baselines.
     Evaluate(crate::evaluate::EvaluateArgs),
+    /// Writes a seeded synthetic Taobao-format event stream (or, with --fit, the
+    /// shape statistics of a file).
+    Generate(crate::generate::GenerateArgs),
     /// Measurements of the engine itself.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -141,6 +144,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => crate::run::check(&args),
         Command::Evaluate(args) => crate::evaluate::evaluate(&args),
         Command::Bench(BenchCommand::Fanout(args)) => crate::bench::fanout(&args),
+        Command::Generate(args) => crate::generate::generate(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

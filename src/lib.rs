@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod config;
 pub mod emit;
 pub mod evaluate;
+pub mod generate;
 pub mod input;
 pub mod run;
 pub mod summary;

@@ -5,6 +5,7 @@ mod cli;
 mod cluster;
 mod evaluate;
 mod follow;
+mod generate;
 mod harness;
 mod inputs;
 mod oracle_props;
