@@ -75,7 +75,7 @@ pub fn personal_recs<'s>(
         .join_core(totals.clone().arrange_by_key(), |&v, &(user, _), &total| {
             Some((user, Evidence::NeighbourTotal { v, total }))
         });
-    let mut evidence = totals
+    let mut model = totals
         .map(|(user, total)| (user, Evidence::Total(total)))
         .concat(neighbour_totals)
         .concat(
@@ -83,8 +83,7 @@ pub fn personal_recs<'s>(
                 .clone()
                 .map(|((user, item), sum)| (user, Evidence::ItemKnn { item, sum: sum as Weight })),
         )
-        .concat(paths.clone())
-        .concat(excluded.map(|(user, item)| (user, Evidence::Excluded { item })));
+        .concat(paths.clone());
     if settings.blend_g != 0 {
         let pairs = item_knn.map(|(pair, _)| pair).concat(paths.flat_map(|(user, ev)| match ev {
             Evidence::Neighbour { item, .. } => Some((user, item)),
@@ -95,9 +94,15 @@ pub fn personal_recs<'s>(
             .distinct()
             .map(|(user, item)| (item, user))
             .join_map(e, |&item, &user, e| (user, Evidence::ItemVector { item, e: e.to_vec() }));
-        evidence =
-            evidence.concat(h.map(|(user, h)| (user, Evidence::UserVector(h.to_vec())))).concat(item_vectors);
+        model =
+            model.concat(h.map(|(user, h)| (user, Evidence::UserVector(h.to_vec())))).concat(item_vectors);
     }
+    // The refreshed baseline: the model as of the last boundary; exclusions stay live.
+    if settings.model_refresh_ms > 0 {
+        let visible = settings.clone();
+        model = deferred(model.delay(move |t: &u64| visible.model_visible_at(*t)));
+    }
+    let evidence = model.concat(excluded.map(|(user, item)| (user, Evidence::Excluded { item })));
     let scoring = Scoring {
         blend: (settings.blend_a, settings.blend_b, settings.blend_g),
         unit: settings.embedding_unit,
